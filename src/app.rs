@@ -1,0 +1,104 @@
+//! The HTML shell and the router table: the map of every page.
+
+use crate::{
+    auth::functions::viewer,
+    components::nav::NavBar,
+    error::AppError,
+    pages::{
+        admin_users::AdminUsersPage, home::HomePage, login::LoginPage, me::MePage, not_found::NotFound,
+        signup::SignupPage,
+    },
+    session::{SIGNED_OUT_KEY, Session},
+    users::User,
+};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    SsrMode, StaticSegment,
+    components::{Route, Router, Routes},
+};
+
+/// The document around every page, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.ico"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let session = Session::provide();
+    // Who is looking, from the refresh cookie, resolved before the page is sent: no
+    // signed-out flash on first paint or reload.
+    provide_context(Viewer(Resource::new_blocking(|| (), |()| viewer())));
+    // Logging out in one tab signs out every other open tab.
+    Effect::new(move || {
+        let handle = window_event_listener(leptos::ev::storage, move |event| {
+            if event.key().as_deref() == Some(SIGNED_OUT_KEY) {
+                session.signed_out(None, false);
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+
+    // The route table stays at the top level (not inside a Suspense), so that the server
+    // registers every path.
+    view! {
+        <Stylesheet id="leptos" href="/pkg/gatehouse.css"/>
+        <Title formatter=|page: String| format!("{page} · Gatehouse")/>
+        <Router>
+            <SessionReady><NavBar/></SessionReady>
+            <main id="main">
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=|| view! { <SessionReady><HomePage/></SessionReady> } ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view=|| view! { <SessionReady><LoginPage/></SessionReady> } ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view=|| view! { <SessionReady><SignupPage/></SessionReady> } ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("me") view=|| view! { <SessionReady><MePage/></SessionReady> } ssr=SsrMode::Async/>
+                    <Route
+                        path=(StaticSegment("admin"), StaticSegment("users"))
+                        view=|| view! { <SessionReady><AdminUsersPage/></SessionReady> }
+                        ssr=SsrMode::Async
+                    />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The server's answer to "who is looking", shared by every [`SessionReady`].
+#[derive(Clone, Copy)]
+struct Viewer(Resource<Result<Option<User>, AppError>>);
+
+/// Renders its children once the server has said who is looking, seeding the session with
+/// that answer the first time only (later answers would be stale: the person may have signed
+/// in or out since).
+#[component]
+fn SessionReady(children: ChildrenFn) -> impl IntoView {
+    let Viewer(viewer) = expect_context::<Viewer>();
+    let session = Session::get();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let user = viewer.await.ok().flatten();
+                session.seed_once(user);
+                children.with_value(|children| children())
+            })}
+        </Suspense>
+    }
+}

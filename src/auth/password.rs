@@ -1,0 +1,172 @@
+//! Password hashing: argon2id on a small fixed pool of threads, never on the async runtime.
+//!
+//! The pool size bounds how many hashes run at once (a flood of logins queues here instead of
+//! starving every other request), and because the threads are fixed, the allocator keeps a
+//! bounded number of per-thread arenas for the 19 MiB argon2 blocks.
+
+use crate::error::AppError;
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
+    password_hash::SaltString,
+};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use unicode_normalization::UnicodeNormalization;
+
+/// OWASP's recommended argon2id parameters: 19 MiB, 2 passes, 1 lane.
+pub const OWASP_MEMORY_KIB: u32 = 19_456;
+pub const OWASP_ITERATIONS: u32 = 2;
+pub const OWASP_PARALLELISM: u32 = 1;
+
+enum Job {
+    Hash { password: String, reply: oneshot::Sender<Result<String, argon2::password_hash::Error>> },
+    Verify { password: String, phc: String, reply: oneshot::Sender<bool> },
+}
+
+/// Handle to the hashing threads. Cloning shares the same threads.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    jobs: mpsc::Sender<Job>,
+    /// A real hash of a random password: unknown usernames are checked against it, so that
+    /// "no such user" costs the same time as "wrong password".
+    dummy_phc: Arc<str>,
+}
+
+impl PasswordHasher {
+    /// Starts `workers` hashing threads using `params` for new hashes.
+    pub fn start(params: Params, workers: usize) -> std::io::Result<Self> {
+        let workers = workers.max(1);
+        let (tx, rx) = mpsc::channel::<Job>(1024);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..workers {
+            let rx = Arc::clone(&rx);
+            let params = params.clone();
+            std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || worker(&rx, &params))?;
+        }
+        let dummy_phc = hash_now(&params, &random_dummy_password())
+            .map_err(|e| std::io::Error::other(format!("argon2 self-test failed: {e}")))?;
+        Ok(Self { jobs: tx, dummy_phc: dummy_phc.into() })
+    }
+
+    /// Hashes a password (NFKC-normalised first) into a PHC string.
+    pub async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password: password.to_owned(), reply }).await?;
+        match answer.await {
+            Ok(Ok(phc)) => Ok(phc),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "argon2 hashing failed");
+                Err(AppError::Internal)
+            }
+            Err(_) => Err(pool_gone()),
+        }
+    }
+
+    /// True when `password` (NFKC-normalised) matches the stored PHC string. A malformed
+    /// stored hash is a mismatch, logged.
+    pub async fn verify(&self, password: &str, phc: &str) -> Result<bool, AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Verify { password: password.to_owned(), phc: phc.to_owned(), reply }).await?;
+        answer.await.map_err(|_| pool_gone())
+    }
+
+    /// Spends the time of one verification and always fails: for unknown usernames.
+    pub async fn verify_dummy(&self, password: &str) -> Result<(), AppError> {
+        let phc = Arc::clone(&self.dummy_phc);
+        self.verify(password, &phc).await.map(|_| ())
+    }
+
+    async fn submit(&self, job: Job) -> Result<(), AppError> {
+        self.jobs.send(job).await.map_err(|_| pool_gone())
+    }
+}
+
+fn pool_gone() -> AppError {
+    tracing::error!("the password hashing threads have stopped");
+    AppError::Internal
+}
+
+fn worker(rx: &Mutex<mpsc::Receiver<Job>>, params: &Params) {
+    loop {
+        // Holding the lock while waiting is fine: whoever holds it takes the next job.
+        let job = match rx.lock() {
+            Ok(mut guard) => guard.blocking_recv(),
+            Err(_) => return,
+        };
+        match job {
+            Some(Job::Hash { password, reply }) => {
+                let _ = reply.send(hash_now(params, &password));
+            }
+            Some(Job::Verify { password, phc, reply }) => {
+                let _ = reply.send(verify_now(&password, &phc));
+            }
+            None => return,
+        }
+    }
+}
+
+fn normalise(password: &str) -> String {
+    password.nfkc().collect()
+}
+
+fn hash_now(params: &Params, password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    Ok(argon.hash_password(normalise(password).as_bytes(), &salt)?.to_string())
+}
+
+fn verify_now(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        // The stored string carries its own algorithm and parameters.
+        Ok(parsed) => Argon2::default().verify_password(normalise(password).as_bytes(), &parsed).is_ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "a stored password hash is malformed");
+            false
+        }
+    }
+}
+
+fn random_dummy_password() -> String {
+    use rand::Rng as _;
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The OWASP parameters as `argon2::Params`.
+pub fn owasp_params() -> Params {
+    Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
+        .expect("the OWASP argon2 parameters are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher() -> PasswordHasher {
+        PasswordHasher::start(owasp_params(), 2).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_its_password_and_nothing_else() {
+        let h = hasher();
+        let phc = h.hash("correct horse battery").await.unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(h.verify("correct horse battery", &phc).await.unwrap());
+        assert!(!h.verify("correct horse batterY", &phc).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn compatibility_forms_verify_the_same_after_nfkc() {
+        let h = hasher();
+        // U+FB01 (the "fi" ligature) normalises to "fi" under NFKC.
+        let phc = h.hash("\u{FB01}refly-wings").await.unwrap();
+        assert!(h.verify("firefly-wings", &phc).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_malformed_stored_hash_is_a_mismatch_not_a_panic() {
+        let h = hasher();
+        assert!(!h.verify("whatever-password", "not-a-phc-string").await.unwrap());
+        h.verify_dummy("whatever-password").await.unwrap();
+    }
+}

@@ -1,0 +1,304 @@
+//! The one place that registers users, checks passwords, and issues, rotates, revokes and
+//! verifies tokens. The JSON API and the server functions are thin doors onto it.
+
+use super::{
+    common_passwords,
+    password::PasswordHasher,
+    sessions,
+    tokens::{TokenKeys, new_refresh_token, refresh_token_hash},
+};
+use crate::{
+    db::{Db, now_micros},
+    domain::{Email, FullName, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, Role, Username},
+    error::{AppError, FieldErrors},
+    users::{
+        User,
+        repository::{self as users, InsertError, NewUser},
+    },
+};
+use uuid::Uuid;
+
+/// Raw registration input, as it arrived.
+pub struct Registration<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub email: Option<&'a str>,
+    pub full_name: Option<&'a str>,
+}
+
+impl std::fmt::Debug for Registration<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration").field("username", &self.username).finish_non_exhaustive()
+    }
+}
+
+/// What a successful login or refresh hands out. Its `Debug` hides both tokens.
+pub struct TokenPair {
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair").field("expires_in", &self.expires_in).finish_non_exhaustive()
+    }
+}
+
+/// A caller whose access token was verified and whose account was re-read just now.
+/// Only [`AuthService::authenticate`] makes one.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: Uuid,
+    pub login_id: Uuid,
+    pub user: User,
+}
+
+/// A [`CurrentUser`] who is an admin at this moment.
+#[derive(Clone, Debug)]
+pub struct Admin(CurrentUser);
+
+impl Admin {
+    pub fn current(&self) -> &CurrentUser {
+        &self.0
+    }
+}
+
+impl TryFrom<CurrentUser> for Admin {
+    type Error = AppError;
+
+    fn try_from(user: CurrentUser) -> Result<Self, AppError> {
+        if user.user.role == Role::Admin { Ok(Admin(user)) } else { Err(AppError::InsufficientScope) }
+    }
+}
+
+pub struct AuthService {
+    db: Db,
+    hasher: PasswordHasher,
+    keys: TokenKeys,
+    refresh_ttl_seconds: u64,
+}
+
+impl AuthService {
+    pub fn new(db: Db, hasher: PasswordHasher, keys: TokenKeys, refresh_ttl_seconds: u64) -> Self {
+        Self { db, hasher, keys, refresh_ttl_seconds }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The server's password policy (the browser runs the same parser without the list).
+    pub fn parse_password(raw: &str, username: Option<&str>) -> Result<Password, &'static str> {
+        Password::parse(raw, username, common_passwords::is_common)
+    }
+
+    /// Creates a user account with the `user` role.
+    pub async fn register(&self, input: Registration<'_>) -> Result<User, AppError> {
+        let mut fields = FieldErrors::new();
+        let username = Username::parse(input.username).map_err(|e| fields.insert("username".into(), e.into())).ok();
+        let password = Self::parse_password(input.password, Some(input.username))
+            .map_err(|e| fields.insert("password".into(), e.into()))
+            .ok();
+        let email = Email::parse_optional(input.email.unwrap_or(""))
+            .map_err(|e| fields.insert("email".into(), e.into()))
+            .ok()
+            .flatten();
+        let full_name = FullName::parse_optional(input.full_name.unwrap_or(""))
+            .map_err(|e| fields.insert("full_name".into(), e.into()))
+            .ok()
+            .flatten();
+        let (Some(username), Some(password), true) = (username, password, fields.is_empty()) else {
+            return Err(AppError::Validation(fields));
+        };
+        self.create_user(&username, &password, email.as_ref(), full_name.as_ref(), Role::User).await
+    }
+
+    async fn create_user(
+        &self,
+        username: &Username,
+        password: &Password,
+        email: Option<&Email>,
+        full_name: Option<&FullName>,
+        role: Role,
+    ) -> Result<User, AppError> {
+        // Checked before hashing so a taken name costs no argon2 time; the unique indexes
+        // still decide any race between this check and the insert.
+        let (username_taken, email_taken) = users::taken(&self.db, username.as_str(), email.map(Email::as_str)).await?;
+        if username_taken {
+            return Err(conflict_username());
+        }
+        if email_taken {
+            return Err(conflict_email());
+        }
+        let hash = self.hasher.hash(password.expose()).await?;
+        let new = NewUser {
+            username: username.as_str(),
+            email: email.map(Email::as_str),
+            full_name: full_name.map(FullName::as_str),
+            password_hash: &hash,
+            role,
+        };
+        match users::insert(&self.db, &new).await {
+            Ok(row) => {
+                tracing::info!(user_id = %row.id, "account created");
+                Ok(row.to_user())
+            }
+            Err(InsertError::UsernameTaken) => Err(conflict_username()),
+            Err(InsertError::EmailTaken) => Err(conflict_email()),
+            Err(InsertError::Db(e)) => Err(e.into()),
+        }
+    }
+
+    /// OAuth2 password grant. Every failure is the same `InvalidGrant`, and an unknown
+    /// username costs the same argon2 time as a wrong password.
+    pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair, AppError> {
+        // A password outside the policy cannot be anyone's: refuse without hashing (this also
+        // keeps huge inputs away from argon2). This says nothing about the username.
+        let chars = password.chars().count();
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            return Err(AppError::InvalidGrant);
+        }
+        let row = match Username::parse(username) {
+            Ok(name) => users::find_by_username(&self.db, name.as_str()).await?,
+            Err(_) => None,
+        };
+        let Some(row) = row else {
+            self.hasher.verify_dummy(password).await?;
+            return Err(AppError::InvalidGrant);
+        };
+        if !self.hasher.verify(password, &row.password_hash).await? || row.disabled {
+            return Err(AppError::InvalidGrant);
+        }
+        let refresh_token = new_refresh_token();
+        let login_id =
+            sessions::start_login(&self.db, &row.id, &refresh_token_hash(&refresh_token), self.refresh_expiry())
+                .await?;
+        let user_id = parse_stored_id(&row.id)?;
+        tracing::info!(user_id = %row.id, login_id = %login_id, "login started");
+        Ok(TokenPair {
+            access_token: self.keys.issue(user_id, login_id)?,
+            expires_in: self.keys.access_ttl_seconds(),
+            refresh_token,
+        })
+    }
+
+    /// Refresh grant with rotation: the token works once; a second use is a replay and ends
+    /// the whole login (OAuth 2.0 Security BCP, RFC 9700 §4.14).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
+        let Some(record) = sessions::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
+            return Err(AppError::InvalidGrant);
+        };
+        if record.used_at.is_some() {
+            tracing::warn!(login_id = %record.login_id, "refresh token replayed; ending its login");
+            sessions::end_login(&self.db, &record.login_id).await?;
+            return Err(AppError::InvalidGrant);
+        }
+        if !record.is_live(now_micros()) {
+            return Err(AppError::InvalidGrant);
+        }
+        let next = new_refresh_token();
+        let rotated =
+            sessions::rotate(&self.db, &record.id, &record.login_id, &refresh_token_hash(&next), self.refresh_expiry())
+                .await?;
+        if !rotated {
+            tracing::warn!(login_id = %record.login_id, "concurrent refresh with one token; ending its login");
+            sessions::end_login(&self.db, &record.login_id).await?;
+            return Err(AppError::InvalidGrant);
+        }
+        Ok(TokenPair {
+            access_token: self.keys.issue(parse_stored_id(&record.user_id)?, parse_stored_id(&record.login_id)?)?,
+            expires_in: self.keys.access_ttl_seconds(),
+            refresh_token: next,
+        })
+    }
+
+    /// RFC 7009: ends the login of a refresh token. Unknown or invalid tokens are ignored.
+    pub async fn revoke(&self, refresh_token: &str) -> Result<(), AppError> {
+        if let Some(record) = sessions::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? {
+            sessions::end_login(&self.db, &record.login_id).await?;
+            tracing::info!(login_id = %record.login_id, "login ended by revocation");
+        }
+        Ok(())
+    }
+
+    /// Who holds this refresh token, without using it up: for rendering a page to a person
+    /// who arrives with the refresh cookie. A token that could not refresh shows no one.
+    pub async fn viewer(&self, refresh_token: &str) -> Result<Option<User>, AppError> {
+        let Some(record) = sessions::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
+            return Ok(None);
+        };
+        if record.used_at.is_some() || !record.is_live(now_micros()) {
+            return Ok(None);
+        }
+        let user = users::find_by_id(&self.db, &parse_stored_id(&record.user_id)?).await?;
+        Ok(user.map(|row| row.to_user()))
+    }
+
+    /// Ends every login of the caller, their own included.
+    pub async fn sign_out_everywhere(&self, caller: &CurrentUser) -> Result<(), AppError> {
+        sessions::end_all_logins(&self.db, &caller.user.id).await?;
+        tracing::info!(user_id = %caller.user.id, "signed out everywhere");
+        Ok(())
+    }
+
+    /// Verifies a bearer access token and re-reads its user and login: one indexed lookup.
+    pub async fn authenticate(&self, access_token: &str) -> Result<CurrentUser, AppError> {
+        let claims = self.keys.verify(access_token)?;
+        let Some(found) = users::find_with_login(&self.db, &claims.user_id, &claims.login_id).await? else {
+            return Err(AppError::InvalidToken);
+        };
+        if found.user.disabled {
+            return Err(AppError::AccountDisabled);
+        }
+        if found.login_ended_at.is_some() {
+            return Err(AppError::InvalidToken);
+        }
+        Ok(CurrentUser { id: claims.user_id, login_id: claims.login_id, user: found.user.to_user() })
+    }
+
+    /// Start-up: make sure `username` is an enabled admin, creating it with `password` if
+    /// absent (an existing account keeps its password). Errors are one line for the operator.
+    pub async fn ensure_admin(&self, username: &str, password: &str) -> Result<(), String> {
+        let name = Username::parse(username).map_err(|e| format!("GATEHOUSE_ADMIN_USERNAME: {e}"))?;
+        if let Some(row) = users::find_by_username(&self.db, name.as_str())
+            .await
+            .map_err(|e| format!("cannot read the admin account: {e}"))?
+        {
+            users::promote_to_enabled_admin(&self.db, &row.id)
+                .await
+                .map_err(|e| format!("cannot promote the admin account: {e}"))?;
+            tracing::info!(username = %row.username, "configured admin exists; made sure it is an enabled admin");
+            return Ok(());
+        }
+        let password =
+            Self::parse_password(password, Some(username)).map_err(|e| format!("GATEHOUSE_ADMIN_PASSWORD: {e}"))?;
+        match self.create_user(&name, &password, None, None, Role::Admin).await {
+            Ok(_) => {
+                tracing::info!(username = %name, "configured admin created");
+                Ok(())
+            }
+            Err(e) => Err(format!("cannot create the admin account: {e}")),
+        }
+    }
+
+    fn refresh_expiry(&self) -> i64 {
+        let ttl = i64::try_from(self.refresh_ttl_seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        now_micros().saturating_add(ttl)
+    }
+}
+
+fn conflict_username() -> AppError {
+    AppError::Conflict("That username is already taken".into())
+}
+
+fn conflict_email() -> AppError {
+    AppError::Conflict("That email address is already in use".into())
+}
+
+fn parse_stored_id(id: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(id).map_err(|_| {
+        tracing::error!(id, "a stored id is not a UUID");
+        AppError::Internal
+    })
+}

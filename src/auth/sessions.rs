@@ -1,0 +1,154 @@
+//! Logins and their refresh tokens in SQL.
+//!
+//! A login is what one password login starts; its refresh tokens form one family (each
+//! records its parent). Ending a login revokes the whole family and, because access tokens
+//! carry the login id, rejects its access tokens from the next request on.
+
+use crate::db::{Db, now_micros, with_pool};
+use uuid::Uuid;
+
+/// A refresh token looked up by hash, with what decides whether it may be used.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RefreshRecord {
+    pub id: String,
+    pub login_id: String,
+    pub user_id: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub login_ended_at: Option<i64>,
+    pub user_disabled: bool,
+}
+
+impl RefreshRecord {
+    /// Not revoked, its login not ended, its account enabled, not expired at `now`. (Whether
+    /// it was already used is for the caller: a used token is a replay to `refresh`.)
+    pub fn is_live(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.login_ended_at.is_none() && !self.user_disabled && self.expires_at > now
+    }
+}
+
+/// Starts a login for `user_id` with its first refresh token; returns the login id.
+pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i64) -> Result<Uuid, sqlx::Error> {
+    let login_id = Uuid::now_v7();
+    let now = now_micros();
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("INSERT INTO logins (id, user_id, created_at) VALUES ($1, $2, $3)")
+            .bind(login_id.to_string())
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, NULL, $3, $4, $5)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(login_id.to_string())
+        .bind(token_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    })?;
+    Ok(login_id)
+}
+
+pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRecord>, sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT r.id, r.login_id, l.user_id, r.expires_at, r.used_at, r.revoked_at, \
+                    l.ended_at AS login_ended_at, u.disabled AS user_disabled \
+             FROM refresh_tokens r JOIN logins l ON l.id = r.login_id JOIN users u ON u.id = l.user_id \
+             WHERE r.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Marks `parent_id` used and stores its successor, atomically. Returns false, writing
+/// nothing, when the parent was already used or revoked: a replay (or a concurrent refresh).
+pub async fn rotate(
+    db: &Db,
+    parent_id: &str,
+    login_id: &str,
+    token_hash: &str,
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let now = now_micros();
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        // Compare-and-set: of two concurrent rotations only one sees used_at IS NULL.
+        let claimed = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(parent_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(login_id)
+        .bind(parent_id)
+        .bind(token_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// Ends one login: its refresh tokens are revoked and its access tokens stop working.
+pub async fn end_login(db: &Db, login_id: &str) -> Result<(), sqlx::Error> {
+    let now = now_micros();
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE logins SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(login_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE login_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(login_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
+}
+
+/// Ends every login of a user.
+pub async fn end_all_logins(db: &Db, user_id: &str) -> Result<(), sqlx::Error> {
+    let now = now_micros();
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
+             (SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL)",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    })
+}

@@ -1,0 +1,123 @@
+//! The database: SQLite (embedded default) or PostgreSQL (several instances), chosen by URL.
+//!
+//! Every query is written once, as portable SQL with `$n` placeholders (SQLite accepts them
+//! too), and run on whichever pool is configured through [`with_pool!`], which compiles the
+//! same body against both drivers. No `Any` driver: each backend keeps its native types and
+//! its native speed on the per-request path.
+
+use sqlx::{
+    PgPool, SqlitePool,
+    postgres::PgPoolOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+};
+use std::{str::FromStr, time::Duration};
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the configured pool, whichever backend it is.
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+/// Pool sizes and timeouts.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+impl Db {
+    /// Opens the pool for `url` (`sqlite:...` or `postgres:...`) and checks that it answers.
+    pub async fn connect(url: &str, settings: PoolSettings) -> Result<Self, sqlx::Error> {
+        if url.starts_with("sqlite:") {
+            // WAL lets readers run beside the one writer; the busy timeout makes a writer wait
+            // for the lock instead of failing with SQLITE_BUSY under concurrent writes.
+            let options = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(settings.max_connections)
+                .acquire_timeout(settings.acquire_timeout)
+                .connect(url)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(sqlx::Error::Configuration("the URL must start with sqlite: or postgres:".into()))
+        }
+    }
+
+    /// Applies the migrations in `migrations/` (embedded at build time).
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        let migrator = sqlx::migrate!("./migrations");
+        with_pool!(self, pool => migrator.run(pool).await)
+    }
+
+    /// True when the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+    }
+
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Microseconds since the Unix epoch, the unit every stored time uses.
+pub fn now_micros() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(now.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// True when `err` is a unique-constraint violation (a race lost to another insert).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+impl From<sqlx::Error> for crate::error::AppError {
+    /// The cause goes to the log, never to the client.
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                tracing::error!(error = %err, "the database is unreachable");
+                crate::error::AppError::Unavailable
+            }
+            other => {
+                tracing::error!(error = %other, "database error");
+                crate::error::AppError::Internal
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! One error type for the whole application and one table from error to HTTP status and
+//! RFC error code. Clients see the stable code and a human sentence; causes go to the log
+//! where the error is created (see `AppError::internal`), never into a response.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Field name → message shown next to that field.
+pub type FieldErrors = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Unparsable body or query, missing or repeated parameters (RFC 6749 `invalid_request`).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Parsable, but some fields are wrong or missing.
+    #[error("Some fields are invalid")]
+    Validation(FieldErrors),
+    /// Wrong credentials, or an unusable refresh token. One body for every cause.
+    #[error("Incorrect username or password, or the refresh token is not valid")]
+    InvalidGrant,
+    #[error("grant_type must be \"password\" or \"refresh_token\"")]
+    UnsupportedGrantType,
+    /// No bearer credentials at all (RFC 6750 §3.1: no error code in the challenge).
+    #[error("Authentication is required")]
+    Unauthenticated,
+    /// Bearer credentials that are not acceptable, whatever the reason.
+    #[error("The access token is invalid or has expired")]
+    InvalidToken,
+    #[error("This account has been disabled")]
+    AccountDisabled,
+    #[error("You do not have access to this resource")]
+    InsufficientScope,
+    /// Refused for a reason other than the caller's identity (a cross-site request).
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Not found")]
+    NotFound,
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("The request body is larger than 64 KiB")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("The service is temporarily unavailable")]
+    Unavailable,
+    /// Something broke on our side. The cause was logged where it happened.
+    #[error("Something went wrong on our side; please try again")]
+    Internal,
+}
+
+impl AppError {
+    pub fn bad_request(description: impl Into<String>) -> Self {
+        AppError::BadRequest(description.into())
+    }
+
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(BTreeMap::from([(field.to_owned(), message.into())]))
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest(_) | AppError::InvalidGrant | AppError::UnsupportedGrantType => 400,
+            AppError::Unauthenticated | AppError::InvalidToken => 401,
+            AppError::AccountDisabled | AppError::InsufficientScope | AppError::Forbidden(_) => 403,
+            AppError::NotFound => 404,
+            AppError::MethodNotAllowed => 405,
+            AppError::Conflict(_) => 409,
+            AppError::PayloadTooLarge => 413,
+            AppError::UnsupportedMediaType(_) => 415,
+            AppError::Validation(_) => 422,
+            AppError::Internal => 500,
+            AppError::Unavailable => 503,
+        }
+    }
+
+    /// The stable machine-readable code (RFC 6749 §5.2 and RFC 6750 §3.1 where they apply).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_)
+            | AppError::Validation(_)
+            | AppError::PayloadTooLarge
+            | AppError::UnsupportedMediaType(_) => "invalid_request",
+            AppError::InvalidGrant => "invalid_grant",
+            AppError::UnsupportedGrantType => "unsupported_grant_type",
+            AppError::Unauthenticated => "unauthorized",
+            AppError::InvalidToken => "invalid_token",
+            AppError::AccountDisabled => "account_disabled",
+            AppError::InsufficientScope => "insufficient_scope",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Conflict(_) => "conflict",
+            AppError::Unavailable => "temporarily_unavailable",
+            AppError::Internal => "server_error",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge that goes with this error, if any (RFC 6750 §3).
+    pub fn www_authenticate(&self) -> Option<&'static str> {
+        match self {
+            AppError::Unauthenticated => Some("Bearer"),
+            AppError::InvalidToken | AppError::AccountDisabled => Some("Bearer error=\"invalid_token\""),
+            AppError::InsufficientScope => Some("Bearer error=\"insufficient_scope\""),
+            _ => None,
+        }
+    }
+
+    pub fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            AppError::Validation(fields) => Some(fields),
+            _ => None,
+        }
+    }
+
+    /// The JSON body of every error: `{"error", "error_description", "fields"?}`.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody { error: self.code().to_owned(), error_description: self.to_string(), fields: self.fields().cloned() }
+    }
+}
+
+/// The documented error shape of the JSON API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+    pub error_description: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub fields: Option<FieldErrors>,
+}
+
+/// Server functions use `AppError` as their error type: the browser receives the same
+/// variants the JSON API maps to statuses, and failures of the transport itself map onto them.
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Args(_) | E::MissingArg(_) | E::Deserialization(_) | E::UnsupportedRequestMethod(_) => {
+                AppError::bad_request("The request could not be understood")
+            }
+            E::Request(_) | E::Response(_) => AppError::Unavailable,
+            _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_auth_failure_carries_the_rfc_6750_challenge() {
+        assert_eq!(AppError::Unauthenticated.www_authenticate(), Some("Bearer"));
+        assert_eq!(AppError::InvalidToken.www_authenticate(), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(AppError::AccountDisabled.www_authenticate(), Some("Bearer error=\"invalid_token\""));
+        assert_eq!(AppError::InsufficientScope.status(), 403);
+        assert_eq!(AppError::AccountDisabled.code(), "account_disabled");
+    }
+
+    #[test]
+    fn internal_errors_say_nothing_of_the_cause() {
+        let body = AppError::Internal.body();
+        assert_eq!(body.error, "server_error");
+        assert!(!body.error_description.to_lowercase().contains("sql"));
+    }
+
+    #[test]
+    fn validation_errors_list_their_fields() {
+        let body = AppError::field("username", "Username is required").body();
+        assert_eq!(body.fields.unwrap()["username"], "Username is required");
+        assert_eq!(AppError::field("x", "y").status(), 422);
+    }
+}

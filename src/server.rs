@@ -1,0 +1,133 @@
+//! The composition root: builds the state from the configuration and the router from the
+//! state. The only module that knows every layer.
+
+use crate::{
+    api,
+    app::{App, shell},
+    auth::{
+        password::{PasswordHasher, owasp_params},
+        service::AuthService,
+        tokens::TokenKeys,
+        web::RefreshCookie,
+    },
+    config::{Config, SecretSource, redact_url},
+    db::{Db, PoolSettings},
+};
+use axum::{Router, extract::FromRef, middleware};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::{path::Path, sync::Arc};
+
+/// Everything a request may need, passed explicitly (no global state), so a test can build
+/// the whole application against its own database.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub auth: Arc<AuthService>,
+    pub refresh_cookie: RefreshCookie,
+    /// The public origin when configured (`GATEHOUSE_PUBLIC_URL`), for origin checks.
+    pub public_url: Option<Arc<str>>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Connects and migrates the database, starts the hashing threads, prepares the keys and
+/// creates the configured admin. Errors are one line for the operator.
+pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Result<AppState, String> {
+    let settings = PoolSettings { max_connections: config.database_pool_size, ..PoolSettings::default() };
+    let db = Db::connect(&config.database_url, settings)
+        .await
+        .map_err(|e| format!("GATEHOUSE_DATABASE_URL: cannot open {}: {e}", redact_url(&config.database_url)))?;
+    db.migrate().await.map_err(|e| format!("GATEHOUSE_DATABASE_URL: migrating the database failed: {e}"))?;
+    let hasher = PasswordHasher::start(owasp_params(), config.hash_concurrency)
+        .map_err(|e| format!("cannot start the password hashing threads: {e}"))?;
+    let keys = TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, &config.jwt_audience, config.access_token_ttl);
+    let auth = Arc::new(AuthService::new(db, hasher, keys, config.refresh_token_ttl));
+    if let Some(admin) = &config.admin {
+        auth.ensure_admin(&admin.username, &admin.password).await?;
+    }
+    Ok(AppState {
+        leptos_options,
+        auth,
+        refresh_cookie: RefreshCookie::new(config.https(), config.refresh_token_ttl),
+        public_url: config.public_url.as_deref().map(Arc::from),
+    })
+}
+
+/// The whole HTTP surface: the JSON API, the pages, their server functions, static files.
+pub fn build_router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .nest("/api/v1", api::router())
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(crate::auth::web::private_answers))
+        .layer(middleware::from_fn(api::limit_body))
+        .with_state(state)
+}
+
+/// Reads the site options from `Leptos.toml` when present (environment variables such as
+/// `LEPTOS_SITE_ADDR` override it), else from the environment alone.
+pub fn leptos_options() -> Result<LeptosOptions, String> {
+    let file = Path::new("Leptos.toml").exists().then_some("Leptos.toml");
+    get_configuration(file).map(|conf| conf.leptos_options).map_err(|e| format!("Leptos.toml / LEPTOS_*: {e}"))
+}
+
+/// Starts Gatehouse from the environment and serves until Ctrl-C or SIGTERM.
+pub async fn run() -> Result<(), String> {
+    let config = Config::from_env(Path::new("data")).map_err(|e| e.to_string())?;
+    if let SecretSource::File { path, created } = &config.secret_source {
+        tracing::warn!(
+            path = %path.display(), created,
+            "GATEHOUSE_JWT_SECRET is not set; using a secret kept in a local file. \
+             Set GATEHOUSE_JWT_SECRET when running several instances or in production."
+        );
+    }
+    let leptos_options = leptos_options()?;
+    let addr = leptos_options.site_addr;
+    let state = build_state(&config, leptos_options).await?;
+    tracing::info!(database = state.auth.db().backend(), "database ready");
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("Gatehouse is listening on http://{local}");
+    println!("Gatehouse is running at http://{local}");
+    let db = state.auth.db().clone();
+    axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

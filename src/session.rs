@@ -1,0 +1,299 @@
+//! The signed-in state in the browser, and how protected server functions are called.
+//!
+//! The access token lives in `localStorage` (gloo-storage) and goes out as
+//! `Authorization: Bearer` through [`AuthClient`]. The refresh token never reaches this
+//! code: it is an `HttpOnly` cookie the `refresh` and `logout` server functions use.
+
+use crate::{
+    auth::functions::{SignedIn, refresh},
+    error::AppError,
+    users::User,
+};
+use leptos::prelude::*;
+use leptos::server_fn::{
+    client::{Client, browser::BrowserClient},
+    error::FromServerFnError,
+    request::browser::BrowserRequest,
+    response::browser::BrowserResponse,
+};
+use std::future::Future;
+
+/// `localStorage` key of the access token.
+pub const ACCESS_TOKEN_KEY: &str = "gatehouse.access_token";
+/// `localStorage` key written on logout, so every other open tab signs out too.
+pub const SIGNED_OUT_KEY: &str = "gatehouse.signed_out";
+
+/// Shown when a form's server function could not be reached.
+pub const UNREACHABLE: &str = "Gatehouse could not be reached; check your connection and try again";
+
+/// Shown on the login page when a session ended because the account was disabled.
+pub const DISABLED_NOTICE: &str = "Your account has been disabled";
+
+/// Who is signed in, for every component. Provided once by `App`.
+#[derive(Clone, Copy)]
+pub struct Session {
+    user: RwSignal<Option<User>>,
+    notice: RwSignal<Option<&'static str>>,
+    seeded: StoredValue<bool>,
+}
+
+impl Session {
+    pub fn provide() -> Self {
+        let session = Self { user: RwSignal::new(None), notice: RwSignal::new(None), seeded: StoredValue::new(false) };
+        provide_context(session);
+        session
+    }
+
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    pub fn user(&self) -> Option<User> {
+        self.user.get()
+    }
+
+    /// The person, without subscribing to changes.
+    pub fn user_untracked(&self) -> Option<User> {
+        self.user.get_untracked()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.with(|u| u.as_ref().is_some_and(|u| u.role == crate::domain::Role::Admin))
+    }
+
+    /// What the server knew while rendering (from the refresh cookie); only the first
+    /// answer counts.
+    pub fn seed_once(&self, user: Option<User>) {
+        if !self.seeded.get_value() {
+            self.seeded.set_value(true);
+            self.user.set(user);
+        }
+    }
+
+    pub fn signed_in(&self, info: SignedIn) {
+        storage::store(&info.access_token);
+        self.notice.set(None);
+        self.user.set(Some(info.user));
+    }
+
+    /// Forgets the session in this tab; `broadcast` tells the other tabs as well.
+    pub fn signed_out(&self, notice: Option<&'static str>, broadcast: bool) {
+        storage::clear(broadcast);
+        self.notice.set(notice);
+        self.user.set(None);
+    }
+
+    /// Why the person was signed out, once.
+    pub fn notice(&self) -> Option<&'static str> {
+        self.notice.get()
+    }
+}
+
+/// The error a plain form post (no JavaScript) of server function `path` came back with: the
+/// server redirects to the form's page with it in the query (`__path`, `__err`).
+pub fn form_error_from_url(path: &str) -> Option<AppError> {
+    let query = leptos_router::hooks::use_query_map();
+    let query = query.read_untracked();
+    (query.get("__path").as_deref() == Some(path))
+        .then(|| query.get("__err"))
+        .flatten()
+        .map(|err| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&err))
+}
+
+/// Calls a protected server function with the stored access token. Without a token, or when
+/// the call answers that the token is no longer good, it refreshes once from the cookie and
+/// tries again; when that fails the session ends here (and the page shows `/login`).
+pub async fn authed<T, F, Fut>(session: Session, call: F) -> Result<T, AppError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    if storage::load().is_none() {
+        renew(session, None).await?;
+    }
+    let sent_with = storage::load();
+    let result = match call().await {
+        Err(AppError::InvalidToken | AppError::Unauthenticated) => {
+            renew(session, sent_with).await?;
+            call().await
+        }
+        other => other,
+    };
+    match result {
+        Err(AppError::AccountDisabled) => {
+            session.signed_out(Some(DISABLED_NOTICE), true);
+            Err(AppError::AccountDisabled)
+        }
+        Err(AppError::InvalidToken | AppError::Unauthenticated) => {
+            session.signed_out(None, true);
+            Err(AppError::InvalidToken)
+        }
+        other => other,
+    }
+}
+
+/// What a renewal did: refreshed (with the new session), or found that another tab had
+/// already stored a fresh access token.
+#[derive(Clone)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))] // only browsers have other tabs
+enum Renewed {
+    Refreshed(SignedIn),
+    ByAnotherTab,
+}
+
+type Renewal = futures::future::Shared<futures::future::LocalBoxFuture<'static, Result<Renewed, AppError>>>;
+
+thread_local! {
+    /// The renewal under way in this tab, if any: calls that find their token expired at the
+    /// same moment share it.
+    static RENEWAL: std::cell::RefCell<Option<Renewal>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Gets a fresh access token. A refresh token works once, so refreshes are serialised: in
+/// this tab by sharing one renewal, across tabs by a Web Lock, inside which a tab first
+/// looks whether another one has stored a token newer than the one that failed.
+async fn renew(session: Session, failed_token: Option<String>) -> Result<(), AppError> {
+    use futures::FutureExt as _;
+    let renewal = RENEWAL.with(|slot| {
+        slot.borrow_mut().get_or_insert_with(|| cross_tab::refresh_once(failed_token).boxed_local().shared()).clone()
+    });
+    let outcome = renewal.await;
+    RENEWAL.with(|slot| slot.borrow_mut().take());
+    match outcome {
+        Ok(Renewed::Refreshed(info)) => {
+            session.signed_in(info);
+            Ok(())
+        }
+        Ok(Renewed::ByAnotherTab) => Ok(()),
+        Err(AppError::Unavailable) => Err(AppError::Unavailable),
+        Err(_) => {
+            session.signed_out(None, true);
+            Err(AppError::InvalidToken)
+        }
+    }
+}
+
+/// Runs the refresh under the `gatehouse-refresh` Web Lock, which every tab of this origin
+/// shares (`navigator.locks`; where a browser lacks it, the refresh runs unlocked).
+#[cfg(feature = "hydrate")]
+mod cross_tab {
+    use super::{Renewed, refresh, storage};
+    use crate::error::AppError;
+    use std::{cell::RefCell, rc::Rc};
+    use wasm_bindgen::{JsValue, prelude::*};
+
+    #[wasm_bindgen(inline_js = "export function gatehouse_with_lock(name, task) { \
+        return navigator.locks ? navigator.locks.request(name, () => task()) : task(); }")]
+    extern "C" {
+        fn gatehouse_with_lock(name: &str, task: &Closure<dyn FnMut() -> js_sys::Promise>) -> js_sys::Promise;
+    }
+
+    pub async fn refresh_once(failed_token: Option<String>) -> Result<Renewed, AppError> {
+        let outcome: Rc<RefCell<Option<Result<Renewed, AppError>>>> = Rc::new(RefCell::new(None));
+        let slot = Rc::clone(&outcome);
+        let task = Closure::once(move || {
+            wasm_bindgen_futures::future_to_promise(async move {
+                let stored = storage::load();
+                let result = if stored.is_some() && stored != failed_token {
+                    Ok(Renewed::ByAnotherTab)
+                } else {
+                    refresh().await.map(|info| {
+                        // Stored before the lock is released, so a waiting tab finds it.
+                        storage::store(&info.access_token);
+                        Renewed::Refreshed(info)
+                    })
+                };
+                *slot.borrow_mut() = Some(result);
+                Ok(JsValue::UNDEFINED)
+            })
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(gatehouse_with_lock("gatehouse-refresh", &task)).await;
+        drop(task);
+        outcome.take().unwrap_or(Err(AppError::Unavailable))
+    }
+}
+
+/// On the server nothing is refreshed this way (it never holds access tokens).
+#[cfg(not(feature = "hydrate"))]
+mod cross_tab {
+    use super::{Renewed, refresh};
+    use crate::error::AppError;
+
+    pub async fn refresh_once(_failed_token: Option<String>) -> Result<Renewed, AppError> {
+        refresh().await.map(Renewed::Refreshed)
+    }
+}
+
+/// The server function client of protected calls: the browser's `fetch`, plus the bearer
+/// access token from `localStorage`.
+pub struct AuthClient;
+
+impl<E, IS, OS> Client<E, IS, OS> for AuthClient
+where
+    E: FromServerFnError,
+    IS: FromServerFnError,
+    OS: FromServerFnError,
+{
+    type Request = BrowserRequest;
+    type Response = BrowserResponse;
+
+    fn send(req: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
+        if let Some(token) = storage::load() {
+            req.headers().set("Authorization", &format!("Bearer {token}"));
+        }
+        <BrowserClient as Client<E, IS, OS>>::send(req)
+    }
+
+    #[allow(refining_impl_trait)]
+    fn open_websocket(
+        path: &str,
+    ) -> impl Future<
+        Output = Result<
+            (
+                impl futures::Stream<Item = Result<bytes::Bytes, bytes::Bytes>> + Send + 'static,
+                impl futures::Sink<bytes::Bytes> + Send + 'static,
+            ),
+            E,
+        >,
+    > + Send {
+        <BrowserClient as Client<E, IS, OS>>::open_websocket(path)
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        <BrowserClient as Client<E, IS, OS>>::spawn(future)
+    }
+}
+
+/// `localStorage` in the browser; nothing on the server, which never holds access tokens.
+#[cfg(feature = "hydrate")]
+mod storage {
+    use super::{ACCESS_TOKEN_KEY, SIGNED_OUT_KEY};
+    use gloo_storage::{LocalStorage, Storage as _};
+
+    pub fn load() -> Option<String> {
+        LocalStorage::get::<String>(ACCESS_TOKEN_KEY).ok()
+    }
+
+    pub fn store(token: &str) {
+        let _ = LocalStorage::set(ACCESS_TOKEN_KEY, token);
+    }
+
+    pub fn clear(broadcast: bool) {
+        LocalStorage::delete(ACCESS_TOKEN_KEY);
+        if broadcast {
+            // A new value each time, so the `storage` event fires in every other tab.
+            let _ = LocalStorage::set(SIGNED_OUT_KEY, js_sys::Date::now());
+        }
+    }
+}
+
+#[cfg(not(feature = "hydrate"))]
+mod storage {
+    pub fn load() -> Option<String> {
+        None
+    }
+
+    pub fn store(_token: &str) {}
+
+    pub fn clear(_broadcast: bool) {}
+}

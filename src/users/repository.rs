@@ -1,0 +1,310 @@
+//! Users in SQL. One query text for both databases (see `crate::db`).
+
+use super::User;
+use crate::{
+    db::{Db, is_unique_violation, now_micros, with_pool},
+    domain::Role,
+};
+use uuid::Uuid;
+
+/// The user columns, aliased `u`, in `UserRow` order.
+macro_rules! user_columns {
+    () => {
+        "u.id, u.username, u.email, u.full_name, u.password_hash, u.role, u.disabled, u.created_at"
+    };
+}
+
+/// A stored user, hash included. Deliberately not `Serialize`: only [`User`] goes on the wire.
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub full_name: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for UserRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserRow {
+    pub fn role(&self) -> Role {
+        // The column has a CHECK constraint; anything else would be a corrupt row.
+        self.role.parse().unwrap_or(Role::User)
+    }
+
+    pub fn is_enabled_admin(&self) -> bool {
+        self.role() == Role::Admin && !self.disabled
+    }
+
+    pub fn to_user(&self) -> User {
+        User {
+            id: self.id.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            full_name: self.full_name.clone(),
+            role: self.role(),
+            disabled: self.disabled,
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+/// Microseconds since the epoch → RFC 3339 in UTC.
+pub fn rfc3339(micros: i64) -> String {
+    let nanos = i128::from(micros) * 1_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub email: Option<&'a str>,
+    pub full_name: Option<&'a str>,
+    pub password_hash: &'a str,
+    pub role: Role,
+}
+
+#[derive(Debug)]
+pub enum InsertError {
+    UsernameTaken,
+    EmailTaken,
+    Db(sqlx::Error),
+}
+
+/// Which of a username and an email are already used (ignoring case), as (username, email).
+pub async fn taken(db: &Db, username: &str, email: Option<&str>) -> Result<(bool, bool), sqlx::Error> {
+    let rows: Vec<(bool, Option<bool>)> = with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT lower(username) = lower($1), lower(email) = lower($2) FROM users \
+             WHERE lower(username) = lower($1) OR lower(email) = lower($2)",
+        )
+        .bind(username)
+        .bind(email)
+        .fetch_all(pool)
+        .await
+    })?;
+    let username_taken = rows.iter().any(|(name, _)| *name);
+    let email_taken = rows.iter().any(|(_, email)| *email == Some(true));
+    Ok((username_taken, email_taken))
+}
+
+/// Inserts a user. The unique indexes decide races: the loser gets `UsernameTaken` or
+/// `EmailTaken`, never a duplicate.
+pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<UserRow, InsertError> {
+    let row = UserRow {
+        id: Uuid::now_v7().to_string(),
+        username: new.username.to_owned(),
+        email: new.email.map(str::to_owned),
+        full_name: new.full_name.map(str::to_owned),
+        password_hash: new.password_hash.to_owned(),
+        role: new.role.as_str().to_owned(),
+        disabled: false,
+        created_at: now_micros(),
+    };
+    let result = with_pool!(db, pool => {
+        sqlx::query(
+            "INSERT INTO users (id, username, email, full_name, password_hash, role, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&row.id)
+        .bind(&row.username)
+        .bind(&row.email)
+        .bind(&row.full_name)
+        .bind(&row.password_hash)
+        .bind(&row.role)
+        .bind(row.disabled)
+        .bind(row.created_at)
+        .execute(pool)
+        .await
+        .map(|_| ())
+    });
+    match result {
+        Ok(_) => Ok(row),
+        Err(e) if is_unique_violation(&e) => {
+            let message = e.to_string().to_lowercase();
+            if message.contains("email") { Err(InsertError::EmailTaken) } else { Err(InsertError::UsernameTaken) }
+        }
+        Err(e) => Err(InsertError::Db(e)),
+    }
+}
+
+pub async fn find_by_username(db: &Db, username: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE lower(u.username) = lower($1)"))
+            .bind(username)
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+pub async fn find_by_id(db: &Db, id: &Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(pool)
+            .await
+    })
+}
+
+/// A user together with the state of one of their logins, read in one indexed lookup:
+/// the whole per-request cost of authenticating an access token.
+#[derive(sqlx::FromRow)]
+pub struct UserWithLogin {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub login_ended_at: Option<i64>,
+}
+
+pub async fn find_with_login(db: &Db, user_id: &Uuid, login_id: &Uuid) -> Result<Option<UserWithLogin>, sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query_as(concat!(
+            "SELECT ", user_columns!(), ", l.ended_at AS login_ended_at \
+             FROM logins l JOIN users u ON u.id = l.user_id WHERE l.id = $1 AND l.user_id = $2"
+        ))
+        .bind(login_id.to_string())
+        .bind(user_id.to_string())
+        .fetch_optional(pool)
+        .await
+    })
+}
+
+/// Escapes `%`, `_` and `\` so a search term matches literally inside LIKE.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// One page of users ordered by creation then id, optionally filtered by a case-insensitive
+/// substring of username or email; with the total count of matches.
+pub async fn list(db: &Db, q: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<UserRow>, i64), sqlx::Error> {
+    let pattern = q.map(like_pattern);
+    with_pool!(db, pool => {
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users u \
+             WHERE (CAST($1 AS TEXT) IS NULL OR lower(u.username) LIKE $1 ESCAPE '\\' OR lower(u.email) LIKE $1 ESCAPE '\\')",
+        )
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+        let rows: Vec<UserRow> = sqlx::query_as(concat!(
+            "SELECT ", user_columns!(), " FROM users u \
+             WHERE (CAST($1 AS TEXT) IS NULL OR lower(u.username) LIKE $1 ESCAPE '\\' OR lower(u.email) LIKE $1 ESCAPE '\\') \
+             ORDER BY u.created_at, u.id LIMIT $2 OFFSET $3"
+        ))
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await?;
+        Ok((rows, total))
+    })
+}
+
+pub enum UpdateOutcome {
+    Updated(UserRow),
+    NotFound,
+    /// The change would leave no enabled admin.
+    LastAdmin,
+}
+
+/// Changes a user's role and/or disabled flag, refusing to remove the last enabled admin.
+/// One transaction that first locks the `admin_guard` row, so that concurrent changes are
+/// serialised and cannot each remove "the other" last admin.
+pub async fn update_role_status(
+    db: &Db,
+    id: &Uuid,
+    role: Option<Role>,
+    disabled: Option<bool>,
+) -> Result<UpdateOutcome, sqlx::Error> {
+    let id = id.to_string();
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE admin_guard SET version = version + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await?;
+        let current: Option<UserRow> =
+            sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(mut row) = current else {
+            return Ok(UpdateOutcome::NotFound);
+        };
+        let was_enabled_admin = row.is_enabled_admin();
+        if let Some(role) = role {
+            row.role = role.as_str().to_owned();
+        }
+        if let Some(disabled) = disabled {
+            row.disabled = disabled;
+        }
+        if was_enabled_admin && !row.is_enabled_admin() {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> $1",
+            )
+            .bind(&id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others == 0 {
+                return Ok(UpdateOutcome::LastAdmin);
+            }
+        }
+        sqlx::query("UPDATE users SET role = $1, disabled = $2 WHERE id = $3")
+            .bind(&row.role)
+            .bind(row.disabled)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(UpdateOutcome::Updated(row))
+    })
+}
+
+/// Makes an existing user an enabled admin (its password is kept).
+pub async fn promote_to_enabled_admin(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query("UPDATE users SET role = 'admin', disabled = FALSE WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_match_wildcards_literally_and_ignore_case() {
+        assert_eq!(like_pattern("Al_ice%"), "%al\\_ice\\%%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
+
+    #[test]
+    fn times_are_rfc3339_utc() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(1_500_000), "1970-01-01T00:00:01.5Z");
+    }
+}
