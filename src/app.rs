@@ -20,6 +20,9 @@ use leptos_router::{
 
 /// The document around every page, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The CSP names this response's nonce, which Leptos puts on its own inline scripts.
+    #[cfg(feature = "ssr")]
+    crate::security::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">

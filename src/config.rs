@@ -1,6 +1,10 @@
 //! Typed configuration, read once from the environment at start-up. A bad value stops
 //! start-up with one line naming the variable; secrets are never echoed back.
 
+use crate::{
+    auth::throttle::{Limits, MAX_CONSECUTIVE_ACCOUNT_FAILURES},
+    client_address::TrustedProxies,
+};
 use std::{
     fmt,
     path::{Path, PathBuf},
@@ -49,6 +53,68 @@ pub struct Config {
     /// The public HTTPS origin, when served over HTTPS (`GATEHOUSE_PUBLIC_URL`): it makes the
     /// refresh cookie `Secure` and `__Host-` prefixed.
     pub public_url: Option<String>,
+    /// argon2id parameters for new hashes; weaker stored hashes are rehashed at login.
+    pub argon2: Argon2Settings,
+    /// Login and registration throttling (`GATEHOUSE_LIMIT_*`).
+    pub limits: Limits,
+    /// Proxies whose `X-Forwarded-For` is believed (`GATEHOUSE_TRUSTED_PROXIES`).
+    pub trusted_proxies: TrustedProxies,
+    /// Seconds during which a just-rotated refresh token may be retried once
+    /// (`GATEHOUSE_REFRESH_REUSE_GRACE`, default 0: every reuse is a replay).
+    pub refresh_reuse_grace: u64,
+}
+
+/// argon2id cost parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Argon2Settings {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+/// OWASP's equivalent argon2id configurations (memory KiB, passes), all with one lane. A
+/// configuration must be at least as strong as one of them in both memory and passes.
+pub const OWASP_ARGON2_MINIMUMS: [(u32, u32); 5] = [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5)];
+
+impl Argon2Settings {
+    pub const OWASP: Self = Self { memory_kib: 19_456, iterations: 2, parallelism: 1 };
+
+    pub fn meets_owasp_minimum(&self) -> bool {
+        OWASP_ARGON2_MINIMUMS.iter().any(|&(m, t)| self.memory_kib >= m && self.iterations >= t)
+    }
+}
+
+/// Secrets copied from tutorials and examples, refused at start-up whatever their length.
+const PLACEHOLDER_SECRETS: [&str; 6] = [
+    // The FastAPI JWT tutorial's SECRET_KEY.
+    "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+    "your-256-bit-secret",
+    "your-secret-key",
+    "secret-key-change-in-production",
+    "supersecretkeysupersecretkeysupersecretkey",
+    "0123456789abcdef0123456789abcdef",
+];
+
+/// Words that mark a value as an example to be replaced.
+const PLACEHOLDER_WORDS: [&str; 8] =
+    ["changeme", "change-me", "change_me", "changethis", "replace-me", "replaceme", "placeholder", "your-secret"];
+
+/// Why a secret is unfit, if it is: too short, a known placeholder, or too repetitive.
+pub fn secret_problem(secret: &[u8]) -> Option<String> {
+    if secret.len() < MIN_SECRET_BYTES {
+        return Some(format!("must be at least {MIN_SECRET_BYTES} bytes (got {})", secret.len()));
+    }
+    let lower = String::from_utf8_lossy(secret).to_lowercase();
+    if PLACEHOLDER_SECRETS.contains(&lower.as_str()) || PLACEHOLDER_WORDS.iter().any(|w| lower.contains(w)) {
+        return Some("is a well-known placeholder; generate one, e.g. `openssl rand -base64 48`".into());
+    }
+    let mut distinct = secret.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 10 {
+        return Some("is too repetitive to be random; generate one, e.g. `openssl rand -base64 48`".into());
+    }
+    None
 }
 
 impl Config {
@@ -71,6 +137,10 @@ impl fmt::Debug for Config {
             .field("admin", &self.admin.as_ref().map(|a| &a.username))
             .field("hash_concurrency", &self.hash_concurrency)
             .field("public_url", &self.public_url)
+            .field("argon2", &self.argon2)
+            .field("limits", &self.limits)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .finish()
     }
 }
@@ -113,13 +183,10 @@ impl Config {
             }
         };
         let (jwt_secret, secret_source) = match get("GATEHOUSE_JWT_SECRET") {
-            Some(secret) if secret.len() < MIN_SECRET_BYTES => {
-                return Err(ConfigError(format!(
-                    "GATEHOUSE_JWT_SECRET: must be at least {MIN_SECRET_BYTES} bytes (got {})",
-                    secret.len()
-                )));
-            }
-            Some(secret) => (secret.into_bytes(), SecretSource::Environment),
+            Some(secret) => match secret_problem(secret.as_bytes()) {
+                Some(problem) => return Err(ConfigError(format!("GATEHOUSE_JWT_SECRET: {problem}"))),
+                None => (secret.into_bytes(), SecretSource::Environment),
+            },
             None => load_or_create_secret(data_dir)?,
         };
         let admin = match (get("GATEHOUSE_ADMIN_USERNAME"), get("GATEHOUSE_ADMIN_PASSWORD")) {
@@ -146,6 +213,26 @@ impl Config {
             None => None,
         };
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let argon2 = Argon2Settings {
+            memory_kib: number_or(&get, "GATEHOUSE_ARGON2_MEMORY_KIB", 19_456, 1..=4 * 1024 * 1024)? as u32,
+            iterations: number_or(&get, "GATEHOUSE_ARGON2_ITERATIONS", 2, 1..=100)? as u32,
+            parallelism: number_or(&get, "GATEHOUSE_ARGON2_PARALLELISM", 1, 1..=16)? as u32,
+        };
+        if !argon2.meets_owasp_minimum() {
+            return Err(ConfigError(format!(
+                "GATEHOUSE_ARGON2_MEMORY_KIB/GATEHOUSE_ARGON2_ITERATIONS: m={} KiB, t={} is below the OWASP \
+                 minimum (one of m>=47104 t>=1, m>=19456 t>=2, m>=12288 t>=3, m>=9216 t>=4, m>=7168 t>=5)",
+                argon2.memory_kib, argon2.iterations
+            )));
+        }
+        let limit = |key: &str, default: u64, max: u64| number_or(&get, key, default, 0..=max).map(|n| n as u32);
+        let limits = Limits::new(
+            limit("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", 5, u64::from(MAX_CONSECUTIVE_ACCOUNT_FAILURES))?,
+            limit("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS", 30, 1_000_000)?,
+            limit("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", 10, 1_000_000)?,
+        );
+        let trusted_proxies = TrustedProxies::parse(&get("GATEHOUSE_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| ConfigError(format!("GATEHOUSE_TRUSTED_PROXIES: {e}")))?;
         Ok(Self {
             database_url,
             database_pool_size: number_or(&get, "GATEHOUSE_DATABASE_POOL_SIZE", 16, 1..=1000)? as u32,
@@ -158,6 +245,10 @@ impl Config {
             admin,
             hash_concurrency: number_or(&get, "GATEHOUSE_HASH_CONCURRENCY", cores as u64, 1..=64)? as usize,
             public_url,
+            argon2,
+            limits,
+            trusted_proxies,
+            refresh_reuse_grace: number_or(&get, "GATEHOUSE_REFRESH_REUSE_GRACE", 0, 0..=300)?,
         })
     }
 }
@@ -241,7 +332,7 @@ mod tests {
         dir
     }
 
-    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const SECRET: &str = "unit-test-secret-Kq3v9ZpX7wL2mN8r";
 
     #[test]
     fn defaults_make_an_sqlite_file_and_a_private_secret_once() {
@@ -292,6 +383,69 @@ mod tests {
         let err = with(&[("GATEHOUSE_JWT_SECRET", SECRET), ("GATEHOUSE_ADMIN_USERNAME", "root")], &temp_dir("admin"))
             .unwrap_err();
         assert!(err.0.starts_with("GATEHOUSE_ADMIN_PASSWORD:"));
+    }
+
+    #[test]
+    fn placeholder_and_repetitive_secrets_are_refused() {
+        let dir = temp_dir("placeholder");
+        for secret in [
+            "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",
+            "please-CHANGEME-before-going-to-production",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "abababababababababababababababababab",
+        ] {
+            let err = with(&[("GATEHOUSE_JWT_SECRET", secret)], &dir).unwrap_err();
+            assert!(err.0.starts_with("GATEHOUSE_JWT_SECRET:"), "{err}");
+            assert!(!err.0.contains(secret), "the secret is not echoed: {err}");
+        }
+        assert!(with(&[("GATEHOUSE_JWT_SECRET", SECRET)], &dir).is_ok());
+    }
+
+    #[test]
+    fn argon2_parameters_below_the_owasp_minimum_are_refused() {
+        let dir = temp_dir("argon2");
+        let err = with(&[("GATEHOUSE_JWT_SECRET", SECRET), ("GATEHOUSE_ARGON2_MEMORY_KIB", "8192")], &dir).unwrap_err();
+        assert!(err.0.starts_with("GATEHOUSE_ARGON2_MEMORY_KIB"), "{err}");
+        let ok = with(
+            &[
+                ("GATEHOUSE_JWT_SECRET", SECRET),
+                ("GATEHOUSE_ARGON2_MEMORY_KIB", "7168"),
+                ("GATEHOUSE_ARGON2_ITERATIONS", "5"),
+            ],
+            &dir,
+        )
+        .unwrap();
+        assert_eq!(ok.argon2, Argon2Settings { memory_kib: 7168, iterations: 5, parallelism: 1 });
+        assert_eq!(with(&[("GATEHOUSE_JWT_SECRET", SECRET)], &dir).unwrap().argon2, Argon2Settings::OWASP);
+    }
+
+    #[test]
+    fn limits_proxies_and_grace_are_read_and_checked() {
+        let dir = temp_dir("limits");
+        let c = with(
+            &[
+                ("GATEHOUSE_JWT_SECRET", SECRET),
+                ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "0"),
+                ("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", "3"),
+                ("GATEHOUSE_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+                ("GATEHOUSE_REFRESH_REUSE_GRACE", "5"),
+            ],
+            &dir,
+        )
+        .unwrap();
+        assert!(c.limits.login_per_account.is_off());
+        assert_eq!(c.limits.login_per_address.limit, 30);
+        assert_eq!(c.limits.register_per_address.limit, 3);
+        assert!(c.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(c.refresh_reuse_grace, 5);
+        for (key, value) in [
+            ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "101"),
+            ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/40"),
+            ("GATEHOUSE_REFRESH_REUSE_GRACE", "soon"),
+        ] {
+            let err = with(&[("GATEHOUSE_JWT_SECRET", SECRET), (key, value)], &dir).unwrap_err();
+            assert!(err.0.starts_with(key), "{err}");
+        }
     }
 
     #[test]

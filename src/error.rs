@@ -42,6 +42,9 @@ pub enum AppError {
     Conflict(String),
     #[error("The request body is larger than 64 KiB")]
     PayloadTooLarge,
+    /// Throttled: too many failed attempts (or sign-ups) from this caller or on this account.
+    #[error("{}", too_many_requests_message(*retry_after, *locked))]
+    TooManyRequests { retry_after: u64, locked: bool },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("The service is temporarily unavailable")]
@@ -70,6 +73,7 @@ impl AppError {
             AppError::MethodNotAllowed => 405,
             AppError::Conflict(_) => 409,
             AppError::PayloadTooLarge => 413,
+            AppError::TooManyRequests { .. } => 429,
             AppError::UnsupportedMediaType(_) => 415,
             AppError::Validation(_) => 422,
             AppError::Internal => 500,
@@ -91,6 +95,7 @@ impl AppError {
             AppError::AccountDisabled => "account_disabled",
             AppError::InsufficientScope => "insufficient_scope",
             AppError::Forbidden(_) => "forbidden",
+            AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
@@ -109,6 +114,14 @@ impl AppError {
         }
     }
 
+    /// Seconds to wait before trying again (the `Retry-After` header), for throttled calls.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::TooManyRequests { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     pub fn fields(&self) -> Option<&FieldErrors> {
         match self {
             AppError::Validation(fields) => Some(fields),
@@ -119,6 +132,16 @@ impl AppError {
     /// The JSON body of every error: `{"error", "error_description", "fields"?}`.
     pub fn body(&self) -> ErrorBody {
         ErrorBody { error: self.code().to_owned(), error_description: self.to_string(), fields: self.fields().cloned() }
+    }
+}
+
+fn too_many_requests_message(retry_after: u64, locked: bool) -> String {
+    if locked {
+        "Too many failed attempts: this sign-in is locked until an administrator unlocks it".into()
+    } else if retry_after == 1 {
+        "Too many attempts; please wait a second and try again".into()
+    } else {
+        format!("Too many attempts; please wait {retry_after} seconds and try again")
     }
 }
 
@@ -166,6 +189,15 @@ mod tests {
         let body = AppError::Internal.body();
         assert_eq!(body.error, "server_error");
         assert!(!body.error_description.to_lowercase().contains("sql"));
+    }
+
+    #[test]
+    fn throttling_is_429_with_the_wait_in_words_and_in_retry_after() {
+        let e = AppError::TooManyRequests { retry_after: 30, locked: false };
+        assert_eq!((e.status(), e.code(), e.retry_after()), (429, "too_many_requests", Some(30)));
+        assert!(e.to_string().contains("30 seconds"));
+        assert!(AppError::TooManyRequests { retry_after: 86_400, locked: true }.to_string().contains("administrator"));
+        assert_eq!(AppError::InvalidGrant.retry_after(), None);
     }
 
     #[test]

@@ -5,13 +5,15 @@ use crate::{
     api,
     app::{App, shell},
     auth::{
-        password::{PasswordHasher, owasp_params},
-        service::AuthService,
+        password::{self, PasswordHasher},
+        service::{AuthService, Policies},
         tokens::TokenKeys,
         web::RefreshCookie,
     },
+    client_address::TrustedProxies,
     config::{Config, SecretSource, redact_url},
     db::{Db, PoolSettings},
+    security::SecurityHeaders,
 };
 use axum::{Router, extract::FromRef, middleware};
 use leptos::prelude::*;
@@ -27,6 +29,9 @@ pub struct AppState {
     pub refresh_cookie: RefreshCookie,
     /// The public origin when configured (`GATEHOUSE_PUBLIC_URL`), for origin checks.
     pub public_url: Option<Arc<str>>,
+    pub trusted_proxies: Arc<TrustedProxies>,
+    /// Security headers for every response (CSP, HSTS over HTTPS, ...).
+    pub security: Arc<SecurityHeaders>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -43,10 +48,18 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         .await
         .map_err(|e| format!("GATEHOUSE_DATABASE_URL: cannot open {}: {e}", redact_url(&config.database_url)))?;
     db.migrate().await.map_err(|e| format!("GATEHOUSE_DATABASE_URL: migrating the database failed: {e}"))?;
-    let hasher = PasswordHasher::start(owasp_params(), config.hash_concurrency)
+    let a = config.argon2;
+    let params = password::params(a.memory_kib, a.iterations, a.parallelism)
+        .map_err(|e| format!("GATEHOUSE_ARGON2_MEMORY_KIB/ITERATIONS/PARALLELISM: {e}"))?;
+    let hasher = PasswordHasher::start(params, config.hash_concurrency)
         .map_err(|e| format!("cannot start the password hashing threads: {e}"))?;
     let keys = TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, &config.jwt_audience, config.access_token_ttl);
-    let auth = Arc::new(AuthService::new(db, hasher, keys, config.refresh_token_ttl));
+    let policies = Policies {
+        refresh_ttl_seconds: config.refresh_token_ttl,
+        refresh_reuse_grace_seconds: config.refresh_reuse_grace,
+        limits: config.limits,
+    };
+    let auth = Arc::new(AuthService::new(db, hasher, keys, policies));
     if let Some(admin) = &config.admin {
         auth.ensure_admin(&admin.username, &admin.password).await?;
     }
@@ -55,6 +68,8 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         auth,
         refresh_cookie: RefreshCookie::new(config.https(), config.refresh_token_ttl),
         public_url: config.public_url.as_deref().map(Arc::from),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        security: Arc::new(SecurityHeaders::new(config.https())),
     })
 }
 
@@ -74,6 +89,7 @@ pub fn build_router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn(crate::auth::web::private_answers))
         .layer(middleware::from_fn(api::limit_body))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state.security), crate::security::security_headers))
         .with_state(state)
 }
 
@@ -102,6 +118,14 @@ pub async fn run() -> Result<(), String> {
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    if !local.ip().is_loopback() && !config.https() {
+        tracing::warn!(
+            address = %local,
+            "SERVING PLAIN HTTP ON A NON-LOOPBACK ADDRESS: passwords and tokens cross the network \
+             unencrypted. Put Gatehouse behind HTTPS and set GATEHOUSE_PUBLIC_URL=https://..."
+        );
+        eprintln!("gatehouse: WARNING: plain HTTP on {local}; serve it over HTTPS and set GATEHOUSE_PUBLIC_URL");
+    }
     tracing::info!("Gatehouse is listening on http://{local}");
     println!("Gatehouse is running at http://{local}");
     let db = state.auth.db().clone();

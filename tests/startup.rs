@@ -40,6 +40,48 @@ fn bad_values_stop_start_up_with_one_line_naming_the_variable() {
         "GATEHOUSE_ADMIN_PASSWORD",
     );
     fails_naming(&[("LEPTOS_SITE_ADDR", "not-an-address")], "LEPTOS");
+    fails_naming(&[("GATEHOUSE_ARGON2_MEMORY_KIB", "4096")], "GATEHOUSE_ARGON2_MEMORY_KIB");
+    fails_naming(&[("GATEHOUSE_TRUSTED_PROXIES", "everyone")], "GATEHOUSE_TRUSTED_PROXIES");
+    fails_naming(&[("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "500")], "GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT");
+}
+
+#[test]
+fn well_known_placeholder_secrets_are_refused_whatever_their_length() {
+    // The SECRET_KEY of the FastAPI JWT tutorial, which many deployments never changed.
+    let tutorial = "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7";
+    let line = fails_naming(&[("GATEHOUSE_JWT_SECRET", tutorial)], "GATEHOUSE_JWT_SECRET");
+    assert!(line.contains("placeholder") && !line.contains(tutorial), "{line}");
+    fails_naming(&[("GATEHOUSE_JWT_SECRET", "changeme-changeme-changeme-changeme")], "GATEHOUSE_JWT_SECRET");
+}
+
+#[test]
+fn plain_http_on_a_non_loopback_address_is_warned_about_loudly() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("0.0.0.0:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("0.0.0.0:{port}");
+    let mut child = gatehouse(&[("LEPTOS_SITE_ADDR", &addr)]).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+        let found = line.contains("WARNING");
+        seen.push(line);
+        if found {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let warning = seen.iter().find(|l| l.contains("WARNING")).unwrap_or_else(|| panic!("no warning in {seen:?}"));
+    assert!(warning.contains("plain HTTP") && warning.contains("HTTPS"), "{warning}");
 }
 
 #[test]

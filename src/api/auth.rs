@@ -1,6 +1,6 @@
 //! `/auth/register`, `/auth/token` (RFC 6749) and `/auth/revoke` (RFC 7009).
 
-use super::extract::{Fields, Form, JsonObject};
+use super::extract::{ClientIp, Fields, Form, JsonObject};
 use crate::{
     auth::service::{Registration, TokenPair},
     error::AppError,
@@ -14,7 +14,11 @@ use axum::{
 };
 use serde::Serialize;
 
-pub async fn register(State(state): State<AppState>, body: JsonObject) -> Result<Response, AppError> {
+pub async fn register(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    body: JsonObject,
+) -> Result<Response, AppError> {
     let mut fields = Fields::new(body);
     let username = fields.required_string("username");
     let password = fields.required_string("password");
@@ -23,12 +27,15 @@ pub async fn register(State(state): State<AppState>, body: JsonObject) -> Result
     fields.finish()?;
     let user = state
         .auth
-        .register(Registration {
-            username: &username,
-            password: &password,
-            email: email.as_deref(),
-            full_name: full_name.as_deref(),
-        })
+        .register(
+            Registration {
+                username: &username,
+                password: &password,
+                email: email.as_deref(),
+                full_name: full_name.as_deref(),
+            },
+            client,
+        )
         .await?;
     let location = format!("/api/v1/users/{}", user.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user)).into_response())
@@ -54,14 +61,18 @@ impl From<TokenPair> for TokenResponse {
     }
 }
 
-pub async fn token(State(state): State<AppState>, form: Form) -> Result<Response, AppError> {
+pub async fn token(
+    State(state): State<AppState>,
+    ClientIp(client): ClientIp,
+    form: Form,
+) -> Result<Response, AppError> {
     let required = |name: &str| {
         form.get(name)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| AppError::bad_request(format!("The parameter {name:?} is required")))
     };
     let pair = match form.get("grant_type").unwrap_or("password") {
-        "password" => state.auth.login(required("username")?, required("password")?).await?,
+        "password" => state.auth.login(required("username")?, required("password")?, client).await?,
         "refresh_token" => state.auth.refresh(required("refresh_token")?).await?,
         _ => return Err(AppError::UnsupportedGrantType),
     };

@@ -213,6 +213,17 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AppError> {
     Ok(token)
 }
 
+/// The client's address: the socket peer, or what trusted proxies say it is.
+pub struct ClientIp(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Ok(ClientIp(state.trusted_proxies.client(crate::client_address::peer(parts), &parts.headers)))
+    }
+}
+
 /// The caller, who must be an admin right now.
 pub struct AdminUser(pub Admin);
 

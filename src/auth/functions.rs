@@ -22,7 +22,7 @@ pub struct SignedIn {
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignedIn, AppError> {
     use crate::auth::web;
     let (parts, state) = web::same_origin_context()?;
-    let pair = state.auth.login(&username, &password).await?;
+    let pair = state.auth.login(&username, &password, web::client_ip(&parts, &state)).await?;
     start_browser_session(&state, &parts, pair, next.as_deref()).await
 }
 
@@ -36,16 +36,20 @@ pub async fn signup(
 ) -> Result<SignedIn, AppError> {
     use crate::auth::{service::Registration, web};
     let (parts, state) = web::same_origin_context()?;
+    let client = web::client_ip(&parts, &state);
     state
         .auth
-        .register(Registration {
-            username: &username,
-            password: &password,
-            email: email.as_deref(),
-            full_name: full_name.as_deref(),
-        })
+        .register(
+            Registration {
+                username: &username,
+                password: &password,
+                email: email.as_deref(),
+                full_name: full_name.as_deref(),
+            },
+            client,
+        )
         .await?;
-    let pair = state.auth.login(&username, &password).await?;
+    let pair = state.auth.login(&username, &password, client).await?;
     start_browser_session(&state, &parts, pair, None).await
 }
 

@@ -20,7 +20,16 @@ pub const OWASP_PARALLELISM: u32 = 1;
 
 enum Job {
     Hash { password: String, reply: oneshot::Sender<Result<String, argon2::password_hash::Error>> },
-    Verify { password: String, phc: String, reply: oneshot::Sender<bool> },
+    Verify { password: String, phc: String, reply: oneshot::Sender<Verified> },
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    pub matches: bool,
+    /// The stored hash is weaker than the configured parameters (or not argon2id v1.3): a
+    /// login that matched should store a fresh hash.
+    pub outdated: bool,
 }
 
 /// Handle to the hashing threads. Cloning shares the same threads.
@@ -62,9 +71,9 @@ impl PasswordHasher {
         }
     }
 
-    /// True when `password` (NFKC-normalised) matches the stored PHC string. A malformed
-    /// stored hash is a mismatch, logged.
-    pub async fn verify(&self, password: &str, phc: &str) -> Result<bool, AppError> {
+    /// Whether `password` (NFKC-normalised) matches the stored PHC string, and whether that
+    /// hash is due for an upgrade. A malformed stored hash is a mismatch, logged.
+    pub async fn verify(&self, password: &str, phc: &str) -> Result<Verified, AppError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Verify { password: password.to_owned(), phc: phc.to_owned(), reply }).await?;
         answer.await.map_err(|_| pool_gone())
@@ -98,7 +107,7 @@ fn worker(rx: &Mutex<mpsc::Receiver<Job>>, params: &Params) {
                 let _ = reply.send(hash_now(params, &password));
             }
             Some(Job::Verify { password, phc, reply }) => {
-                let _ = reply.send(verify_now(&password, &phc));
+                let _ = reply.send(verify_now(params, &password, &phc));
             }
             None => return,
         }
@@ -115,14 +124,29 @@ fn hash_now(params: &Params, password: &str) -> Result<String, argon2::password_
     Ok(argon.hash_password(normalise(password).as_bytes(), &salt)?.to_string())
 }
 
-fn verify_now(password: &str, phc: &str) -> bool {
+fn verify_now(params: &Params, password: &str, phc: &str) -> Verified {
     match PasswordHash::new(phc) {
         // The stored string carries its own algorithm and parameters.
-        Ok(parsed) => Argon2::default().verify_password(normalise(password).as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Verified {
+            matches: Argon2::default().verify_password(normalise(password).as_bytes(), &parsed).is_ok(),
+            outdated: is_weaker(&parsed, params),
+        },
         Err(e) => {
             tracing::error!(error = %e, "a stored password hash is malformed");
-            false
+            Verified { matches: false, outdated: false }
         }
+    }
+}
+
+/// True when `stored` costs less than `params` would (less memory, fewer passes or lanes), or
+/// is not argon2id v1.3 at all.
+fn is_weaker(stored: &PasswordHash<'_>, params: &Params) -> bool {
+    if stored.algorithm != Algorithm::Argon2id.ident() || stored.version != Some(Version::V0x13.into()) {
+        return true;
+    }
+    match Params::try_from(stored) {
+        Ok(p) => p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost() || p.p_cost() < params.p_cost(),
+        Err(_) => true,
     }
 }
 
@@ -138,6 +162,11 @@ pub fn owasp_params() -> Params {
         .expect("the OWASP argon2 parameters are valid")
 }
 
+/// Configured parameters as `argon2::Params`.
+pub fn params(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Params, String> {
+    Params::new(memory_kib, iterations, parallelism, None).map_err(|e| format!("invalid argon2 parameters: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,8 +180,8 @@ mod tests {
         let h = hasher();
         let phc = h.hash("correct horse battery").await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert!(h.verify("correct horse battery", &phc).await.unwrap());
-        assert!(!h.verify("correct horse batterY", &phc).await.unwrap());
+        assert_eq!(h.verify("correct horse battery", &phc).await.unwrap(), Verified { matches: true, outdated: false });
+        assert!(!h.verify("correct horse batterY", &phc).await.unwrap().matches);
     }
 
     #[tokio::test]
@@ -160,13 +189,33 @@ mod tests {
         let h = hasher();
         // U+FB01 (the "fi" ligature) normalises to "fi" under NFKC.
         let phc = h.hash("\u{FB01}refly-wings").await.unwrap();
-        assert!(h.verify("firefly-wings", &phc).await.unwrap());
+        assert!(h.verify("firefly-wings", &phc).await.unwrap().matches);
     }
 
     #[tokio::test]
     async fn a_malformed_stored_hash_is_a_mismatch_not_a_panic() {
         let h = hasher();
-        assert!(!h.verify("whatever-password", "not-a-phc-string").await.unwrap());
+        assert!(!h.verify("whatever-password", "not-a-phc-string").await.unwrap().matches);
         h.verify_dummy("whatever-password").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn hashes_weaker_than_the_configuration_are_outdated() {
+        let weak = PasswordHasher::start(params(7168, 5, 1).unwrap(), 1).unwrap();
+        let phc = weak.hash("correct horse battery").await.unwrap();
+        // Fewer KiB than configured: due for a rehash, though it still verifies.
+        assert_eq!(
+            hasher().verify("correct horse battery", &phc).await.unwrap(),
+            Verified { matches: true, outdated: true }
+        );
+        // argon2i is not argon2id.
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, owasp_params())
+            .hash_password(
+                b"correct horse battery",
+                &SaltString::generate(&mut argon2::password_hash::rand_core::OsRng),
+            )
+            .unwrap()
+            .to_string();
+        assert!(hasher().verify("correct horse battery", &argon2i).await.unwrap().outdated);
     }
 }

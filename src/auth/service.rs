@@ -5,6 +5,7 @@ use super::{
     common_passwords,
     password::PasswordHasher,
     sessions,
+    throttle::{self, Limits, Policy, Refusal},
     tokens::{TokenKeys, new_refresh_token, refresh_token_hash},
 };
 use crate::{
@@ -16,6 +17,7 @@ use crate::{
         repository::{self as users, InsertError, NewUser},
     },
 };
+use std::net::IpAddr;
 use uuid::Uuid;
 
 /// Raw registration input, as it arrived.
@@ -72,16 +74,25 @@ impl TryFrom<CurrentUser> for Admin {
     }
 }
 
+/// Token lifetimes and abuse limits of an [`AuthService`].
+#[derive(Clone, Copy, Debug)]
+pub struct Policies {
+    pub refresh_ttl_seconds: u64,
+    /// Seconds in which a just-rotated refresh token may be retried once (0: never).
+    pub refresh_reuse_grace_seconds: u64,
+    pub limits: Limits,
+}
+
 pub struct AuthService {
     db: Db,
     hasher: PasswordHasher,
     keys: TokenKeys,
-    refresh_ttl_seconds: u64,
+    policies: Policies,
 }
 
 impl AuthService {
-    pub fn new(db: Db, hasher: PasswordHasher, keys: TokenKeys, refresh_ttl_seconds: u64) -> Self {
-        Self { db, hasher, keys, refresh_ttl_seconds }
+    pub fn new(db: Db, hasher: PasswordHasher, keys: TokenKeys, policies: Policies) -> Self {
+        Self { db, hasher, keys, policies }
     }
 
     pub fn db(&self) -> &Db {
@@ -93,8 +104,20 @@ impl AuthService {
         Password::parse(raw, username, common_passwords::is_common)
     }
 
-    /// Creates a user account with the `user` role.
-    pub async fn register(&self, input: Registration<'_>) -> Result<User, AppError> {
+    /// Creates a user account with the `user` role, for a caller at `client` (throttled per
+    /// address: only accounts actually created count).
+    pub async fn register(&self, input: Registration<'_>, client: IpAddr) -> Result<User, AppError> {
+        let key = throttle::register_address_key(client);
+        let policy = &self.policies.limits.register_per_address;
+        self.charge(&key, policy).await?;
+        let created = self.register_unthrottled(input).await;
+        if created.is_err() {
+            throttle::refund(&self.db, &key, policy).await?;
+        }
+        created
+    }
+
+    async fn register_unthrottled(&self, input: Registration<'_>) -> Result<User, AppError> {
         let mut fields = FieldErrors::new();
         let username = Username::parse(input.username).map_err(|e| fields.insert("username".into(), e.into())).ok();
         let password = Self::parse_password(input.password, Some(input.username))
@@ -150,9 +173,56 @@ impl AuthService {
         }
     }
 
-    /// OAuth2 password grant. Every failure is the same `InvalidGrant`, and an unknown
-    /// username costs the same argon2 time as a wrong password.
-    pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair, AppError> {
+    /// OAuth2 password grant for a caller at `client`. Every failure is the same
+    /// `InvalidGrant`, and an unknown username costs the same argon2 time as a wrong password.
+    /// Throttled per account name (known or not) and per address: each attempt is counted
+    /// before the password is checked; a success clears the account's count and gives the
+    /// address its attempt back.
+    pub async fn login(&self, username: &str, password: &str, client: IpAddr) -> Result<TokenPair, AppError> {
+        let limits = &self.policies.limits;
+        let address = throttle::login_address_key(client);
+        let account = throttle::account_key(username);
+        self.charge(&address, &limits.login_per_address).await?;
+        if let Err(refused) = self.charge(&account, &limits.login_per_account).await {
+            throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            return Err(refused);
+        }
+        let outcome = self.check_password(username, password).await;
+        match &outcome {
+            Ok(_) => {
+                if !limits.login_per_account.is_off() {
+                    throttle::reset(&self.db, &account).await?;
+                }
+                throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            }
+            // A wrong guess keeps both charges.
+            Err(AppError::InvalidGrant) => {}
+            // The check itself broke: it was no guess.
+            Err(_) => {
+                throttle::refund(&self.db, &account, &limits.login_per_account).await?;
+                throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            }
+        }
+        outcome
+    }
+
+    /// Counts an attempt against `key`, or refuses it with 429 while the key is blocked.
+    async fn charge(&self, key: &str, policy: &Policy) -> Result<(), AppError> {
+        match throttle::charge(&self.db, key, policy).await? {
+            Ok(()) => Ok(()),
+            Err(Refusal::Wait(seconds)) => Err(AppError::TooManyRequests { retry_after: seconds, locked: false }),
+            Err(Refusal::Locked) => {
+                Err(AppError::TooManyRequests { retry_after: throttle::LOCKED_RETRY_AFTER_SECONDS, locked: true })
+            }
+        }
+    }
+
+    /// Lifts the login throttle of an account name (an admin enabled the account).
+    pub async fn unlock(&self, username: &str) -> Result<(), AppError> {
+        throttle::reset(&self.db, &throttle::account_key(username)).await.map_err(AppError::from)
+    }
+
+    async fn check_password(&self, username: &str, password: &str) -> Result<TokenPair, AppError> {
         // A password outside the policy cannot be anyone's: refuse without hashing (this also
         // keeps huge inputs away from argon2). This says nothing about the username.
         let chars = password.chars().count();
@@ -167,8 +237,12 @@ impl AuthService {
             self.hasher.verify_dummy(password).await?;
             return Err(AppError::InvalidGrant);
         };
-        if !self.hasher.verify(password, &row.password_hash).await? || row.disabled {
+        let verified = self.hasher.verify(password, &row.password_hash).await?;
+        if !verified.matches || row.disabled {
             return Err(AppError::InvalidGrant);
+        }
+        if verified.outdated {
+            self.upgrade_hash(&row.id, &row.password_hash, password).await;
         }
         let refresh_token = new_refresh_token();
         let login_id =
@@ -183,26 +257,62 @@ impl AuthService {
         })
     }
 
+    /// Stores a hash at the configured parameters in place of a weaker one. A failure is
+    /// logged and the login goes on: the old hash still works.
+    async fn upgrade_hash(&self, user_id: &str, old_hash: &str, password: &str) {
+        let upgraded = match self.hasher.hash(password).await {
+            Ok(new_hash) => {
+                users::replace_password_hash(&self.db, user_id, old_hash, &new_hash).await.map_err(AppError::from)
+            }
+            Err(e) => Err(e),
+        };
+        match upgraded {
+            Ok(true) => tracing::info!(user_id, "password rehashed at the configured argon2 parameters"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(user_id, error = %e, "could not rehash a password; keeping the old hash"),
+        }
+    }
+
     /// Refresh grant with rotation: the token works once; a second use is a replay and ends
-    /// the whole login (OAuth 2.0 Security BCP, RFC 9700 §4.14).
+    /// the whole login (OAuth 2.0 Security BCP, RFC 9700 §4.14). With a grace window, the
+    /// token just rotated may be retried once within it (its response may have been lost):
+    /// the retry gets a new pair of the same login and the unused successor is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
         let Some(record) = sessions::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Err(AppError::InvalidGrant);
         };
-        if record.used_at.is_some() {
-            tracing::warn!(login_id = %record.login_id, "refresh token replayed; ending its login");
-            sessions::end_login(&self.db, &record.login_id).await?;
-            return Err(AppError::InvalidGrant);
-        }
-        if !record.is_live(now_micros()) {
-            return Err(AppError::InvalidGrant);
-        }
+        let now = now_micros();
         let next = new_refresh_token();
-        let rotated =
-            sessions::rotate(&self.db, &record.id, &record.login_id, &refresh_token_hash(&next), self.refresh_expiry())
-                .await?;
+        let rotated = match record.used_at {
+            Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => {
+                sessions::retry_rotation(
+                    &self.db,
+                    &record.id,
+                    &record.login_id,
+                    &refresh_token_hash(&next),
+                    self.refresh_expiry(),
+                )
+                .await?
+            }
+            Some(_) => {
+                tracing::warn!(login_id = %record.login_id, "refresh token replayed; ending its login");
+                sessions::end_login(&self.db, &record.login_id).await?;
+                return Err(AppError::InvalidGrant);
+            }
+            None if !record.is_live(now) => return Err(AppError::InvalidGrant),
+            None => {
+                sessions::rotate(
+                    &self.db,
+                    &record.id,
+                    &record.login_id,
+                    &refresh_token_hash(&next),
+                    self.refresh_expiry(),
+                )
+                .await?
+            }
+        };
         if !rotated {
-            tracing::warn!(login_id = %record.login_id, "concurrent refresh with one token; ending its login");
+            tracing::warn!(login_id = %record.login_id, "refresh token reused; ending its login");
             sessions::end_login(&self.db, &record.login_id).await?;
             return Err(AppError::InvalidGrant);
         }
@@ -261,6 +371,8 @@ impl AuthService {
     /// absent (an existing account keeps its password). Errors are one line for the operator.
     pub async fn ensure_admin(&self, username: &str, password: &str) -> Result<(), String> {
         let name = Username::parse(username).map_err(|e| format!("GATEHOUSE_ADMIN_USERNAME: {e}"))?;
+        // The operator's own account is never left locked by guessers across a restart.
+        self.unlock(name.as_str()).await.map_err(|e| format!("cannot unlock the admin account: {e}"))?;
         if let Some(row) = users::find_by_username(&self.db, name.as_str())
             .await
             .map_err(|e| format!("cannot read the admin account: {e}"))?
@@ -283,8 +395,14 @@ impl AuthService {
     }
 
     fn refresh_expiry(&self) -> i64 {
-        let ttl = i64::try_from(self.refresh_ttl_seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let ttl = i64::try_from(self.policies.refresh_ttl_seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         now_micros().saturating_add(ttl)
+    }
+
+    /// True when a token used at `used_at` is still inside the reuse grace window at `now`.
+    fn in_grace(&self, used_at: i64, now: i64) -> bool {
+        let grace = i64::try_from(self.policies.refresh_reuse_grace_seconds.saturating_mul(1_000_000)).unwrap_or(0);
+        grace > 0 && now.saturating_sub(used_at) <= grace
     }
 }
 

@@ -112,6 +112,50 @@ pub async fn rotate(
     })
 }
 
+/// The grace-window retry of `parent_id`, already used: revokes its one unused successor and
+/// stores a new one in its place, atomically. Returns false, writing nothing, when there is
+/// no such successor (it was used, or this parent was already retried once): a replay.
+pub async fn retry_rotation(
+    db: &Db,
+    parent_id: &str,
+    login_id: &str,
+    token_hash: &str,
+    expires_at: i64,
+) -> Result<bool, sqlx::Error> {
+    let now = now_micros();
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let revoked = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = $1 \
+             WHERE parent_id = $2 AND used_at IS NULL AND revoked_at IS NULL \
+               AND (SELECT COUNT(*) FROM refresh_tokens s WHERE s.parent_id = $2) = 1",
+        )
+        .bind(now)
+        .bind(parent_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if revoked != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(Uuid::now_v7().to_string())
+        .bind(login_id)
+        .bind(parent_id)
+        .bind(token_hash)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
 /// Ends one login: its refresh tokens are revoked and its access tokens stop working.
 pub async fn end_login(db: &Db, login_id: &str) -> Result<(), sqlx::Error> {
     let now = now_micros();

@@ -108,6 +108,11 @@ pub fn same_origin_context() -> Result<(Parts, AppState), AppError> {
     Ok((parts, state))
 }
 
+/// The client's address for throttling: the socket peer, or what trusted proxies say.
+pub fn client_ip(parts: &Parts, state: &AppState) -> std::net::IpAddr {
+    state.trusted_proxies.client(crate::client_address::peer(parts), &parts.headers)
+}
+
 /// The caller of a protected server function, from its own `Authorization: Bearer` header.
 /// The refresh cookie is never enough here.
 pub async fn caller() -> Result<CurrentUser, AppError> {
@@ -160,6 +165,9 @@ pub async fn private_answers(
         parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if let Some(challenge) = error.www_authenticate() {
             parts.headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(seconds) = error.retry_after() {
+            parts.headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
     }
     axum::response::Response::from_parts(parts, axum::body::Body::from(bytes))

@@ -292,6 +292,20 @@ pub async fn promote_to_enabled_admin(db: &Db, id: &str) -> Result<(), sqlx::Err
     })
 }
 
+/// Replaces a password hash, but only if it is still `old_hash`: a hash upgraded at login
+/// never overwrites one changed in between.
+pub async fn replace_password_hash(db: &Db, id: &str, old_hash: &str, new_hash: &str) -> Result<bool, sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new_hash)
+            .bind(id)
+            .bind(old_hash)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected() == 1)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

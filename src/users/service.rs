@@ -5,7 +5,12 @@ use super::{
     User, UserPage,
     repository::{self, UpdateOutcome},
 };
-use crate::{auth::service::Admin, auth::sessions, db::Db, domain::Role, error::AppError};
+use crate::{
+    auth::{service::Admin, sessions, throttle},
+    db::Db,
+    domain::Role,
+    error::AppError,
+};
 use uuid::Uuid;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
@@ -40,6 +45,10 @@ pub async fn update(db: &Db, admin: &Admin, id: &Uuid, change: UserChange) -> Re
                 // The disabled flag already stops every token; ending the logins as well means
                 // enabling the account again does not bring its old sessions back.
                 sessions::end_all_logins(db, &row.id).await?;
+            }
+            if change.disabled == Some(false) {
+                // Enabling is also how an admin unlocks an account that guessers locked.
+                throttle::reset(db, &throttle::account_key(&row.username)).await?;
             }
             tracing::info!(
                 admin_id = %admin.current().user.id, user_id = %row.id,

@@ -73,7 +73,10 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     pub base: String,
     pub client: Client,
-    pub db: TestDatabase,
+    /// The database URL, for tests that look at or prepare rows themselves.
+    pub db_url: String,
+    /// Owned by the first app on a database; apps sharing it hold `None`.
+    db: Option<TestDatabase>,
 }
 
 impl TestApp {
@@ -82,20 +85,36 @@ impl TestApp {
         Self::spawn_with(&[]).await
     }
 
-    /// An app configured by these variables on top of the test defaults.
+    /// An app configured by these variables on top of the test defaults. Throttling is off
+    /// unless a test turns it on (most tests make many logins and sign-ups from one address).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let db = TestDatabase::create().await;
+        let mut app = Self::serve(&db.url, &db.dir, vars).await;
+        app.db = Some(db);
+        app
+    }
+
+    /// A second instance on this app's database (for example with other settings).
+    pub async fn spawn_sharing(&self, vars: &[(&str, &str)]) -> Self {
+        let dir = &self.db.as_ref().expect("the owning app").dir;
+        Self::serve(&self.db_url, dir, vars).await
+    }
+
+    async fn serve(db_url: &str, dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
         let mut env: HashMap<String, String> = HashMap::from([
-            ("GATEHOUSE_DATABASE_URL".into(), db.url.clone()),
+            ("GATEHOUSE_DATABASE_URL".into(), db_url.to_owned()),
             ("GATEHOUSE_JWT_SECRET".into(), SECRET.into()),
             ("GATEHOUSE_ADMIN_USERNAME".into(), ADMIN.into()),
             ("GATEHOUSE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("GATEHOUSE_DATABASE_POOL_SIZE".into(), "8".into()),
+            ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT".into(), "0".into()),
+            ("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS".into(), "0".into()),
+            ("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS".into(), "0".into()),
         ]);
         for (k, v) in vars {
             env.insert((*k).into(), (*v).into());
         }
-        let config = Config::from_lookup(|k| env.get(k).cloned(), &db.dir).expect("test configuration");
+        let config = Config::from_lookup(|k| env.get(k).cloned(), dir).expect("test configuration");
         let options = LeptosOptions::builder().output_name("gatehouse").site_root("target/site").build();
         let state = server::build_state(&config, options).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -104,7 +123,7 @@ impl TestApp {
         tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
         });
-        Self { base: format!("http://{addr}"), client: Client::new(), db }
+        Self { base: format!("http://{addr}"), client: Client::new(), db_url: db_url.to_owned(), db: None }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,100 @@
+//! Security headers on every response. Pages get a Content-Security-Policy whose only inline
+//! scripts are Leptos's own, carrying the per-response nonce (set by the shell, which knows
+//! it); everything else gets a policy that allows nothing at all.
+
+use axum::{
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue, header},
+    middleware::Next,
+    response::Response,
+};
+use std::sync::Arc;
+
+/// The policy of responses that are not pages (JSON, files, errors): nothing may load.
+pub const LOCKED_DOWN_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// The policy of a page whose inline scripts carry `nonce`. No `unsafe-inline`, no
+/// `unsafe-eval`: `wasm-unsafe-eval` only lets the browser compile the WASM bundle.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// What every response carries, decided once at start-up.
+#[derive(Clone, Debug)]
+pub struct SecurityHeaders {
+    fixed: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl SecurityHeaders {
+    /// `https`: served over HTTPS (`GATEHOUSE_PUBLIC_URL`), which adds HSTS.
+    pub fn new(https: bool) -> Self {
+        let mut fixed = vec![
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            // Not `no-referrer`: browsers then send `Origin: null` on same-origin POSTs, and the
+            // origin check of cookie-carrying requests needs the real origin.
+            (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
+            (
+                HeaderName::from_static("permissions-policy"),
+                HeaderValue::from_static(
+                    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()",
+                ),
+            ),
+            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+            (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),
+            (HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin")),
+        ];
+        if https {
+            fixed.push((header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000")));
+        }
+        Self { fixed }
+    }
+}
+
+/// Adds the security headers; keeps a page's own nonce-bearing CSP and locks down the rest.
+pub async fn security_headers(State(security): State<Arc<SecurityHeaders>>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in &security.fixed {
+        headers.insert(name.clone(), value.clone());
+    }
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(LOCKED_DOWN_CSP));
+    }
+    response
+}
+
+/// Called while a page renders on the server: puts the CSP with this response's nonce on it.
+pub fn set_page_csp() {
+    use leptos::prelude::use_context;
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_policies_allow_the_nonce_and_nothing_inline() {
+        let csp = page_csp("abc123");
+        assert!(csp.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
+    }
+
+    #[test]
+    fn hsts_only_over_https() {
+        let has_hsts = |s: &SecurityHeaders| s.fixed.iter().any(|(n, _)| n == header::STRICT_TRANSPORT_SECURITY);
+        assert!(has_hsts(&SecurityHeaders::new(true)));
+        assert!(!has_hsts(&SecurityHeaders::new(false)));
+    }
+}
