@@ -35,9 +35,11 @@ pub fn LoginPage() -> impl IntoView {
     });
     let from_url = StoredValue::new(form_error_from_url(<Login as leptos::server_fn::ServerFn>::PATH));
     let error = move || match action.value().get().or_else(|| from_url.get_value().map(Err)) {
-        Some(Err(AppError::Unavailable)) => Some(UNREACHABLE),
-        Some(Err(AppError::Internal)) => Some("Something went wrong on our side; please try again"),
-        Some(Err(_)) => Some(WRONG_CREDENTIALS),
+        Some(Err(AppError::Unavailable)) => Some(UNREACHABLE.to_owned()),
+        Some(Err(AppError::Internal)) => Some("Something went wrong on our side; please try again".to_owned()),
+        // Throttled: say how long to wait (the same words whether the account exists or not).
+        Some(Err(throttled @ AppError::TooManyRequests { .. })) => Some(throttled.to_string()),
+        Some(Err(_)) => Some(WRONG_CREDENTIALS.to_owned()),
         _ => None,
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {

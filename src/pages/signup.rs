@@ -56,9 +56,10 @@ pub fn SignupPage() -> impl IntoView {
     });
     let errors = [username_error, email_error, full_name_error, password_error];
     let general_error = move || match outcome() {
-        Some(Err(AppError::Unavailable)) => Some(UNREACHABLE),
+        Some(Err(AppError::Unavailable)) => Some(UNREACHABLE.to_owned()),
+        Some(Err(throttled @ AppError::TooManyRequests { .. })) => Some(throttled.to_string()),
         Some(Err(AppError::Internal | AppError::BadRequest(_) | AppError::Forbidden(_))) => {
-            Some("Something went wrong on our side; please try again")
+            Some("Something went wrong on our side; please try again".to_owned())
         }
         _ => None,
     };
