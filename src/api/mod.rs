@@ -1,7 +1,7 @@
 //! The JSON API of `shared/spec/http-api.md`: thin handlers over `auth` and `users`.
 
 mod auth;
-mod extract;
+pub mod extract;
 mod health;
 mod users;
 
