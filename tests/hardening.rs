@@ -181,7 +181,7 @@ async fn a_hundred_consecutive_failures_lock_the_account_until_an_admin_enables_
 
 /// Writes a throttle row directly, as if `failures` attempts had been made.
 async fn set_failures(db_url: &str, key: &str, failures: i64) {
-    let sql = "INSERT INTO throttle (key, failures, last_at, blocked_until) VALUES ($1, $2, 0, 0)";
+    let sql = "INSERT INTO throttle (key, failures, window_start, blocked_until) VALUES ($1, $2, 0, 0)";
     if db_url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
         sqlx::query(sql).bind(key).bind(failures).execute(&pool).await.unwrap();

@@ -27,8 +27,9 @@ pub struct Policy {
     /// The first delay, doubled by every further event, up to `max_delay` (seconds).
     pub first_delay: u64,
     pub max_delay: u64,
-    /// A key quiet for this long starts counting from zero again; `None`: only a success does.
-    pub forget_after: Option<u64>,
+    /// Counting starts afresh this long after a key's first counted attempt (a fixed
+    /// window); `None`: only a success (or an admin) clears it.
+    pub window: Option<u64>,
     /// From this count on the key is locked until reset (an account's 100 failures).
     pub lock_at: Option<u32>,
 }
@@ -40,19 +41,19 @@ impl Policy {
             limit,
             first_delay: 1,
             max_delay: 15 * 60,
-            forget_after: None,
+            window: None,
             lock_at: Some(MAX_CONSECUTIVE_ACCOUNT_FAILURES),
         }
     }
 
-    /// Failed logins from one client address, whatever the account.
+    /// Failed logins from one client address, whatever the account, per hour.
     pub fn login_per_address(limit: u32) -> Self {
-        Self { limit, first_delay: 1, max_delay: 15 * 60, forget_after: Some(3600), lock_at: None }
+        Self { limit, first_delay: 1, max_delay: 15 * 60, window: Some(3600), lock_at: None }
     }
 
     /// Accounts created from one client address: `limit` an hour.
     pub fn register_per_address(limit: u32) -> Self {
-        Self { limit, first_delay: 3600, max_delay: 3600, forget_after: Some(3600), lock_at: None }
+        Self { limit, first_delay: 3600, max_delay: 3600, window: Some(3600), lock_at: None }
     }
 
     pub fn is_off(&self) -> bool {
@@ -109,23 +110,24 @@ pub async fn charge(db: &Db, key: &str, policy: &Policy) -> Result<Result<(), Re
         return Ok(Ok(()));
     }
     let now = now_micros();
-    let forget_before =
-        policy.forget_after.map_or(i64::MIN, |s| now.saturating_sub(i64::try_from(s).unwrap_or(0) * MICROS));
+    // A window that started before this has ended: the count starts again at this attempt.
+    let window_ended_before =
+        policy.window.map_or(i64::MIN, |s| now.saturating_sub(i64::try_from(s).unwrap_or(0) * MICROS));
     with_pool!(db, pool => {
         // The upsert takes the row's write lock first, so concurrent charges of one key run
         // one after another until this transaction ends.
         let mut tx = pool.begin().await?;
         let counted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO throttle (key, failures, last_at, blocked_until) VALUES ($1, 1, $2, 0) \
+            "INSERT INTO throttle (key, failures, window_start, blocked_until) VALUES ($1, 1, $2, 0) \
              ON CONFLICT (key) DO UPDATE SET \
-                 failures = CASE WHEN throttle.last_at < $3 THEN 1 ELSE throttle.failures + 1 END, \
-                 last_at = $2 \
+                 failures = CASE WHEN throttle.window_start < $3 THEN 1 ELSE throttle.failures + 1 END, \
+                 window_start = CASE WHEN throttle.window_start < $3 THEN $2 ELSE throttle.window_start END \
              WHERE throttle.blocked_until <= $2 \
              RETURNING failures",
         )
         .bind(key)
         .bind(now)
-        .bind(forget_before)
+        .bind(window_ended_before)
         .fetch_optional(&mut *tx)
         .await?;
         let verdict = match counted {
