@@ -49,6 +49,13 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// A private scratch directory that lives as long as the database.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
