@@ -4,7 +4,7 @@
 use super::{
     common_passwords,
     password::PasswordHasher,
-    sessions,
+    sessions::{self, Rotation},
     throttle::{self, Limits, Policy, Refusal},
     tokens::{TokenKeys, new_refresh_token, refresh_token_hash},
 };
@@ -282,35 +282,26 @@ impl AuthService {
             return Err(AppError::InvalidGrant);
         };
         let now = now_micros();
-        let next = new_refresh_token();
-        let rotated = match record.used_at {
-            Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => {
-                sessions::retry_rotation(
-                    &self.db,
-                    &record.id,
-                    &record.login_id,
-                    &refresh_token_hash(&next),
-                    self.refresh_expiry(),
-                )
-                .await?
-            }
+        let how = match record.used_at {
+            Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => Rotation::GraceRetry,
             Some(_) => {
                 tracing::warn!(login_id = %record.login_id, "refresh token replayed; ending its login");
                 sessions::end_login(&self.db, &record.login_id).await?;
                 return Err(AppError::InvalidGrant);
             }
             None if !record.is_live(now) => return Err(AppError::InvalidGrant),
-            None => {
-                sessions::rotate(
-                    &self.db,
-                    &record.id,
-                    &record.login_id,
-                    &refresh_token_hash(&next),
-                    self.refresh_expiry(),
-                )
-                .await?
-            }
+            None => Rotation::Fresh,
         };
+        let next = new_refresh_token();
+        let rotated = sessions::rotate(
+            &self.db,
+            how,
+            &record.id,
+            &record.login_id,
+            &refresh_token_hash(&next),
+            self.refresh_expiry(),
+        )
+        .await?;
         if !rotated {
             tracing::warn!(login_id = %record.login_id, "refresh token reused; ending its login");
             sessions::end_login(&self.db, &record.login_id).await?;

@@ -70,53 +70,39 @@ pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRec
     })
 }
 
-/// Marks `parent_id` used and stores its successor, atomically. Returns false, writing
-/// nothing, when the parent was already used or revoked: a replay (or a concurrent refresh).
-pub async fn rotate(
-    db: &Db,
-    parent_id: &str,
-    login_id: &str,
-    token_hash: &str,
-    expires_at: i64,
-) -> Result<bool, sqlx::Error> {
-    let now = now_micros();
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        // Compare-and-set: of two concurrent rotations only one sees used_at IS NULL.
-        let claimed = sqlx::query(
-            "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(parent_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if claimed != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(login_id)
-        .bind(parent_id)
-        .bind(token_hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(true)
-    })
+/// How a refresh token is replaced by its successor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotation {
+    /// The usual case: the token is marked used. Compare-and-set: of two concurrent
+    /// rotations only one sees it unused.
+    Fresh,
+    /// The grace-window retry of a token already used: its one unused successor (whose
+    /// response was lost) is revoked instead. There is none when that successor was used,
+    /// or when this token was retried once already.
+    GraceRetry,
 }
 
-/// The grace-window retry of `parent_id`, already used: revokes its one unused successor and
-/// stores a new one in its place, atomically. Returns false, writing nothing, when there is
-/// no such successor (it was used, or this parent was already retried once): a replay.
-pub async fn retry_rotation(
+impl Rotation {
+    /// The statement that claims the right to rotate; both bind `$1` = now, `$2` = the token.
+    fn claim_sql(self) -> &'static str {
+        match self {
+            Rotation::Fresh => {
+                "UPDATE refresh_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL AND revoked_at IS NULL"
+            }
+            Rotation::GraceRetry => {
+                "UPDATE refresh_tokens SET revoked_at = $1 \
+                 WHERE parent_id = $2 AND used_at IS NULL AND revoked_at IS NULL \
+                   AND (SELECT COUNT(*) FROM refresh_tokens s WHERE s.parent_id = $2) = 1"
+            }
+        }
+    }
+}
+
+/// Replaces `parent_id` by a successor with `token_hash`, atomically. Returns false, writing
+/// nothing, when the claim fails: a replay (or a concurrent refresh).
+pub async fn rotate(
     db: &Db,
+    how: Rotation,
     parent_id: &str,
     login_id: &str,
     token_hash: &str,
@@ -125,17 +111,8 @@ pub async fn retry_rotation(
     let now = now_micros();
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let revoked = sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 \
-             WHERE parent_id = $2 AND used_at IS NULL AND revoked_at IS NULL \
-               AND (SELECT COUNT(*) FROM refresh_tokens s WHERE s.parent_id = $2) = 1",
-        )
-        .bind(now)
-        .bind(parent_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if revoked != 1 {
+        let claimed = sqlx::query(how.claim_sql()).bind(now).bind(parent_id).execute(&mut *tx).await?.rows_affected();
+        if claimed != 1 {
             tx.rollback().await?;
             return Ok(false);
         }
