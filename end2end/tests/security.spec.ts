@@ -18,7 +18,7 @@ async function cspViolations(page: Page): Promise<string[]> {
   return page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations);
 }
 
-test("every page hydrates under its CSP without a single violation", async ({ page, request }) => {
+test("every page hydrates under its CSP without a single violation", async ({ browser, page, request }) => {
   const username = uniqueName("csp");
   await accountExists(request, username);
   await recordCspViolations(page);
@@ -40,12 +40,22 @@ test("every page hydrates under its CSP without a single violation", async ({ pa
   expect(await cspViolations(page)).toEqual([]);
   await visit("/me");
   await visit("/admin/users");
-  await logsIn(page, admin.username, admin.password);
-  await expect(page).toHaveURL(/\/me$/);
-  await visit("/admin/users");
-  await expect(page.getByRole("table")).toBeVisible();
-  expect(await cspViolations(page)).toEqual([]);
-  expect(errors.filter((e) => !e.includes("403"))).toEqual([]);
+  // The 404 and 403 pages are loaded with those statuses, which Chromium logs; nothing else.
+  expect(errors.filter((e) => !/status of 40[34]/.test(e))).toEqual([]);
+
+  // An admin, in a browser of their own.
+  const adminContext = await browser.newContext();
+  const adminPage = await adminContext.newPage();
+  await recordCspViolations(adminPage);
+  const adminErrors = watchForErrors(adminPage);
+  await logsIn(adminPage, admin.username, admin.password);
+  await expect(adminPage).toHaveURL(/\/me$/);
+  await adminPage.goto("/admin/users");
+  await pageIsReady(adminPage);
+  await expect(adminPage.getByRole("table")).toBeVisible();
+  expect(await cspViolations(adminPage)).toEqual([]);
+  expect(adminErrors).toEqual([]);
+  await adminContext.close();
 });
 
 test("a guesser is slowed down and the login form says how long to wait", async ({ page, request }) => {
