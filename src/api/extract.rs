@@ -227,7 +227,7 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(ClientIp(state.trusted_proxies.client(crate::client_address::peer(parts), &parts.headers)))
+        Ok(ClientIp(crate::auth::web::client_ip(parts, state)))
     }
 }
 

@@ -7,7 +7,7 @@
 use crate::error::AppError;
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
-    password_hash::{self, Output, ParamsString, SaltString},
+    password_hash::{self, Output, ParamsString, Salt, SaltString},
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -132,24 +132,40 @@ impl Scratch {
         }
         &mut self.0[..count]
     }
+
+    /// The raw argon2 output (`len` bytes) of `password`, NFKC-normalised, in this memory.
+    fn derive(
+        &mut self,
+        algorithm: Algorithm,
+        version: Version,
+        params: &Params,
+        password: &str,
+        salt: Salt<'_>,
+        len: usize,
+    ) -> password_hash::Result<Output> {
+        let mut salt_buf = [0u8; 64];
+        let salt_bytes = salt.decode_b64(&mut salt_buf)?;
+        let argon = Argon2::new(algorithm, version, params.clone());
+        let blocks = self.blocks(params.block_count());
+        Output::init_with(len, |out| {
+            argon
+                .hash_password_into_with_memory(normalise(password).as_bytes(), salt_bytes, out, &mut *blocks)
+                .map_err(password_hash::Error::from)
+        })
+    }
 }
 
 /// argon2id of `password` (NFKC-normalised) with a fresh salt, as a PHC string.
 fn hash_now(params: &Params, scratch: &mut Scratch, password: &str) -> Result<String, password_hash::Error> {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    let mut salt_buf = [0u8; 64];
-    let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf)?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    let output = Output::init_with(params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN), |out| {
-        argon
-            .hash_password_into_with_memory(
-                normalise(password).as_bytes(),
-                salt_bytes,
-                out,
-                scratch.blocks(params.block_count()),
-            )
-            .map_err(password_hash::Error::from)
-    })?;
+    let output = scratch.derive(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        params,
+        password,
+        salt.as_salt(),
+        params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN),
+    )?;
     let phc = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
@@ -186,19 +202,7 @@ fn recompute_matches(stored: &PasswordHash<'_>, scratch: &mut Scratch, password:
     let (Some(salt), Some(expected)) = (stored.salt, stored.hash) else {
         return Err(password_hash::Error::PhcStringField);
     };
-    let mut salt_buf = [0u8; 64];
-    let salt_bytes = salt.decode_b64(&mut salt_buf)?;
-    let argon = Argon2::new(algorithm, version, params.clone());
-    let actual = Output::init_with(expected.len(), |out| {
-        argon
-            .hash_password_into_with_memory(
-                normalise(password).as_bytes(),
-                salt_bytes,
-                out,
-                scratch.blocks(params.block_count()),
-            )
-            .map_err(password_hash::Error::from)
-    })?;
+    let actual = scratch.derive(algorithm, version, &params, password, salt, expected.len())?;
     Ok(actual == expected)
 }
 
