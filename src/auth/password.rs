@@ -1,22 +1,42 @@
 //! Password hashing: argon2id on a small fixed pool of threads, never on the async runtime.
 //!
 //! The pool size bounds how many hashes run at once (a flood of logins queues here instead of
-//! starving every other request), and because the threads are fixed, the allocator keeps a
-//! bounded number of per-thread arenas for the 19 MiB argon2 blocks.
+//! starving every other request). The threads run at a lower scheduling priority than the
+//! async runtime (nice 10 on Linux): they take all the CPU nobody else wants, but a request
+//! that needs no hash (`/users/me`, a page) is not made to wait behind a login flood.
+//!
+//! Each thread keeps its argon2 memory (19 MiB at the OWASP parameters) while logins keep
+//! coming and gives it back to the operating system after [`IDLE_RELEASE`] without one.
 
 use crate::error::AppError;
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
     password_hash::{self, Output, ParamsString, Salt, SaltString},
 };
-use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization;
 
 /// OWASP's recommended argon2id parameters: 19 MiB, 2 passes, 1 lane.
 pub const OWASP_MEMORY_KIB: u32 = 19_456;
 pub const OWASP_ITERATIONS: u32 = 2;
 pub const OWASP_PARALLELISM: u32 = 1;
+
+/// A hashing thread that has had no job for this long frees its argon2 memory.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(3);
+
+/// How many hashes may wait for a thread before `hash`/`verify` callers wait to queue.
+const QUEUE: usize = 1024;
+
+/// The nice value of the hashing threads (0 is the default, 19 the lowest priority).
+#[cfg(target_os = "linux")]
+const HASH_NICE: libc::c_int = 10;
 
 enum Job {
     Hash { password: String, reply: oneshot::Sender<Result<String, argon2::password_hash::Error>> },
@@ -35,7 +55,9 @@ pub struct Verified {
 /// Handle to the hashing threads. Cloning shares the same threads.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::Sender<Job>,
+    jobs: flume::Sender<Job>,
+    /// Bytes of argon2 memory the threads hold right now.
+    held: Arc<AtomicUsize>,
     /// A real hash of a random password: unknown usernames are checked against it, so that
     /// "no such user" costs the same time as "wrong password".
     dummy_phc: Arc<str>,
@@ -44,17 +66,31 @@ pub struct PasswordHasher {
 impl PasswordHasher {
     /// Starts `workers` hashing threads using `params` for new hashes.
     pub fn start(params: Params, workers: usize) -> std::io::Result<Self> {
-        let workers = workers.max(1);
-        let (tx, rx) = mpsc::channel::<Job>(1024);
-        let rx = Arc::new(Mutex::new(rx));
-        for i in 0..workers {
-            let rx = Arc::clone(&rx);
+        Self::start_with_idle(params, workers, IDLE_RELEASE)
+    }
+
+    /// [`Self::start`], with threads that free their memory after `idle` without a job.
+    pub fn start_with_idle(params: Params, workers: usize, idle: Duration) -> std::io::Result<Self> {
+        map_large_blocks();
+        let held = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = flume::bounded::<Job>(QUEUE);
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
             let params = params.clone();
-            std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || worker(&rx, &params))?;
+            let scratch = Scratch::new(Arc::clone(&held));
+            std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || worker(&rx, &params, scratch, idle))?;
         }
-        let dummy_phc = hash_now(&params, &mut Scratch::default(), &random_dummy_password())
+        let dummy_phc = hash_now(&params, &mut Scratch::new(Arc::default()), &random_dummy_password())
             .map_err(|e| std::io::Error::other(format!("argon2 self-test failed: {e}")))?;
-        Ok(Self { jobs: tx, dummy_phc: dummy_phc.into() })
+        Ok(Self { jobs: tx, held, dummy_phc: dummy_phc.into() })
+    }
+
+    /// Bytes of argon2 memory the hashing threads hold now: threads × m KiB while logins
+    /// come in, 0 once they have been idle for the release time.
+    pub fn held_bytes(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Hashes a password (NFKC-normalised first) into a PHC string.
@@ -86,7 +122,7 @@ impl PasswordHasher {
     }
 
     async fn submit(&self, job: Job) -> Result<(), AppError> {
-        self.jobs.send(job).await.map_err(|_| pool_gone())
+        self.jobs.send_async(job).await.map_err(|_| pool_gone())
     }
 }
 
@@ -95,23 +131,60 @@ fn pool_gone() -> AppError {
     AppError::Internal
 }
 
-fn worker(rx: &Mutex<mpsc::Receiver<Job>>, params: &Params) {
-    let mut scratch = Scratch::default();
+fn worker(rx: &flume::Receiver<Job>, params: &Params, mut scratch: Scratch, idle: Duration) {
+    lower_priority();
     loop {
-        // Holding the lock while waiting is fine: whoever holds it takes the next job.
-        let job = match rx.lock() {
-            Ok(mut guard) => guard.blocking_recv(),
-            Err(_) => return,
+        let job = match rx.recv_timeout(idle) {
+            Ok(job) => job,
+            Err(flume::RecvTimeoutError::Timeout) => {
+                scratch.release();
+                match rx.recv() {
+                    Ok(job) => job,
+                    Err(flume::RecvError::Disconnected) => return,
+                }
+            }
+            // Every handle is gone: the server is shutting down.
+            Err(flume::RecvTimeoutError::Disconnected) => return,
         };
         match job {
-            Some(Job::Hash { password, reply }) => {
+            Job::Hash { password, reply } => {
                 let _ = reply.send(hash_now(params, &mut scratch, &password));
             }
-            Some(Job::Verify { password, phc, reply }) => {
+            Job::Verify { password, phc, reply } => {
                 let _ = reply.send(verify_now(params, &mut scratch, &password, &phc));
             }
-            None => return,
         }
+    }
+}
+
+/// Puts the calling thread below the async runtime's threads in the scheduler's eyes.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: gettid and setpriority take plain integers and touch no memory of ours; on
+    // Linux, PRIO_PROCESS with a thread id sets that one thread's nice value.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, HASH_NICE) };
+    if rc != 0 {
+        tracing::warn!(error = %std::io::Error::last_os_error(), "cannot lower the hashing threads' priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+/// glibc serves a large allocation from an mmap of its own only while it is above a threshold
+/// that it raises each time such a block is freed; the next 19 MiB block then comes from the
+/// heap and its pages stay with the process when freed. Fixing the threshold at 1 MiB keeps
+/// every argon2 block its own mapping, so freeing one returns it to the operating system.
+fn map_large_blocks() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            // SAFETY: mallopt only changes allocator tuning; called once, before any block.
+            if unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) } != 1 {
+                tracing::warn!("mallopt(M_MMAP_THRESHOLD) refused; idle argon2 memory may stay resident");
+            }
+        });
     }
 }
 
@@ -120,17 +193,36 @@ fn normalise(password: &str) -> String {
 }
 
 /// One hashing thread's argon2 memory, allocated at its first hash and reused for every
-/// later one: no 19 MiB allocation (and page faults) per hash, and the process holds exactly
-/// threads × m KiB for hashing however many logins it serves.
-#[derive(Default)]
-struct Scratch(Vec<Block>);
+/// later one while logins keep coming: no 19 MiB allocation (and page faults) per hash, and
+/// the process holds at most threads × m KiB for hashing however many logins it serves.
+struct Scratch {
+    blocks: Vec<Block>,
+    /// Shared by the pool's threads: the bytes they hold together.
+    held: Arc<AtomicUsize>,
+}
 
 impl Scratch {
+    fn new(held: Arc<AtomicUsize>) -> Self {
+        Self { blocks: Vec::new(), held }
+    }
+
     fn blocks(&mut self, count: usize) -> &mut [Block] {
-        if self.0.len() < count {
-            self.0.resize(count, Block::default());
+        if self.blocks.len() < count {
+            let before = self.bytes();
+            self.blocks.resize(count, Block::default());
+            self.held.fetch_add(self.bytes() - before, Ordering::Relaxed);
         }
-        &mut self.0[..count]
+        &mut self.blocks[..count]
+    }
+
+    /// Frees the memory (the next hash allocates it again).
+    fn release(&mut self) {
+        self.held.fetch_sub(self.bytes(), Ordering::Relaxed);
+        self.blocks = Vec::new();
+    }
+
+    fn bytes(&self) -> usize {
+        self.blocks.capacity() * std::mem::size_of::<Block>()
     }
 
     /// The raw argon2 output (`len` bytes) of `password`, NFKC-normalised, in this memory.
@@ -152,6 +244,12 @@ impl Scratch {
                 .hash_password_into_with_memory(normalise(password).as_bytes(), salt_bytes, out, &mut *blocks)
                 .map_err(password_hash::Error::from)
         })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -287,6 +385,42 @@ mod tests {
         let h = hasher();
         assert!(!h.verify("whatever-password", "not-a-phc-string").await.unwrap().matches);
         h.verify_dummy("whatever-password").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn idle_threads_give_their_memory_back() {
+        let h = PasswordHasher::start_with_idle(owasp_params(), 2, Duration::from_millis(300)).unwrap();
+        assert_eq!(h.held_bytes(), 0, "no memory before the first hash");
+        let phc = h.hash("correct horse battery").await.unwrap();
+        let one_block = OWASP_MEMORY_KIB as usize * 1024;
+        assert_eq!(h.held_bytes(), one_block, "one thread hashed");
+        // Busy: both threads hold their memory, and reuse it (never more than two blocks).
+        let checks = (0..6).map(|_| h.verify("correct horse battery", &phc));
+        assert!(futures::future::join_all(checks).await.into_iter().all(|v| v.unwrap().matches));
+        assert!(h.held_bytes() <= 2 * one_block, "{}", h.held_bytes());
+        // Idle: all of it is freed, and hashing still works afterwards.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while h.held_bytes() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(h.held_bytes(), 0, "idle threads still hold memory");
+        assert!(h.verify("correct horse battery", &phc).await.unwrap().matches);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn hashing_threads_yield_to_the_runtime() {
+        // What every hashing thread does first, in a thread of its own.
+        let nice = std::thread::spawn(|| {
+            lower_priority();
+            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+            // After the parenthesised name: state is field 3 of stat(5), nice field 19.
+            let fields = &stat[stat.rfind(')').unwrap() + 2..];
+            fields.split(' ').nth(16).unwrap().parse::<i32>().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(nice, HASH_NICE);
     }
 
     #[tokio::test]
