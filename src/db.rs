@@ -57,6 +57,9 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
+                // Each sqlx SQLite connection lives on a worker thread of its own, so a ping
+                // is a round trip between threads; a local file cannot drop a connection.
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             Ok(Db::Sqlite(pool))
