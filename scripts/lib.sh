@@ -58,5 +58,6 @@ setup_chromium() {
 
 build_release() {
   say "Building the release server and WASM bundle"
-  cargo leptos build --release
+  # --split: every page but the home page is a WASM chunk of its own, loaded on first visit.
+  cargo leptos build --release --split
 }

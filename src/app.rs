@@ -14,8 +14,9 @@ use crate::{
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    Lazy, LazyRoute, SsrMode, StaticSegment,
     components::{Route, Router, Routes},
+    lazy_route,
 };
 
 /// The document around every page, rendered on the server.
@@ -69,12 +70,12 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=|| view! { <SessionReady><HomePage/></SessionReady> } ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("login") view=|| view! { <SessionReady><LoginPage/></SessionReady> } ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("signup") view=|| view! { <SessionReady><SignupPage/></SessionReady> } ssr=SsrMode::Async/>
-                    <Route path=StaticSegment("me") view=|| view! { <SessionReady><MePage/></SessionReady> } ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("me") view={Lazy::<MeRoute>::new()} ssr=SsrMode::Async/>
                     <Route
                         path=(StaticSegment("admin"), StaticSegment("users"))
-                        view=|| view! { <SessionReady><AdminUsersPage/></SessionReady> }
+                        view={Lazy::<AdminUsersRoute>::new()}
                         ssr=SsrMode::Async
                     />
                 </Routes>
@@ -103,5 +104,61 @@ fn SessionReady(children: ChildrenFn) -> impl IntoView {
                 children.with_value(|children| children())
             })}
         </Suspense>
+    }
+}
+
+// Every page but the home page is its own WASM chunk (`cargo leptos build --split`), loaded
+// when the page is first shown: the bundle every visitor downloads holds the router, the
+// session and the home page only.
+
+struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SessionReady><LoginPage/></SessionReady> }.into_any()
+    }
+}
+
+struct SignupRoute;
+
+#[lazy_route]
+impl LazyRoute for SignupRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SessionReady><SignupPage/></SessionReady> }.into_any()
+    }
+}
+
+struct MeRoute;
+
+#[lazy_route]
+impl LazyRoute for MeRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SessionReady><MePage/></SessionReady> }.into_any()
+    }
+}
+
+struct AdminUsersRoute;
+
+#[lazy_route]
+impl LazyRoute for AdminUsersRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <SessionReady><AdminUsersPage/></SessionReady> }.into_any()
     }
 }

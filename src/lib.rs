@@ -24,14 +24,21 @@ pub mod server;
 #[cfg(feature = "ssr")]
 pub mod telemetry;
 
-/// The browser entry point: hydrate the server-rendered page.
+/// The browser entry point: hydrate the server-rendered page. Every page but the home page
+/// is a WASM chunk of its own (`cargo leptos build --split`), so hydration is asynchronous:
+/// it finishes once the current page's chunk has arrived.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // A marker for the browser tests: from here on, the page is interactive.
-    if let Some(window) = web_sys::window() {
-        let _ = js_sys::Reflect::set(&window, &"__gatehouseHydrated".into(), &true.into());
-    }
+    let Some(body) = leptos::prelude::document().body() else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        leptos::mount::hydrate_from_async(body, app::App).await.forget();
+        // A marker for the browser tests: from here on, the page is interactive.
+        if let Some(window) = web_sys::window() {
+            let _ = js_sys::Reflect::set(&window, &"__gatehouseHydrated".into(), &true.into());
+        }
+    });
 }

@@ -39,9 +39,7 @@ impl SecurityHeaders {
             (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
             (
                 HeaderName::from_static("permissions-policy"),
-                HeaderValue::from_static(
-                    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()",
-                ),
+                HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=()"),
             ),
             (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
             (HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin")),

@@ -1,5 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { waitForHydration, watchForErrors } from "./support/page-errors";
+import { PASSWORD, uniqueName } from "./support/person";
 
 test("the home page is rendered on the server before any script runs", async ({ request }) => {
   const response = await request.get("/");
@@ -45,4 +46,30 @@ test("the JSON API answers next to the pages", async ({ request }) => {
   const response = await request.get("/api/v1/health");
   expect(response.status()).toBe(200);
   expect(await response.json()).toEqual({ status: "ok" });
+});
+
+test("the home page loads the main WASM bundle only; another page's code arrives when it is shown", async ({ page }) => {
+  const errors = watchForErrors(page);
+  const wasm: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith(".wasm")) wasm.push(path);
+  });
+  await page.goto("/");
+  await waitForHydration(page);
+  expect(wasm).toEqual(["/pkg/gatehouse.wasm"]);
+
+  // A client-side navigation fetches the login page's chunk, and the page works.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole("main").getByLabel("Username")).toBeVisible();
+  expect(wasm.some((path) => /^\/pkg\/split___login_route_view_\d+\.wasm$/.test(path))).toBe(true);
+  expect(wasm.some((path) => path.includes("admin_users"))).toBe(false);
+  expect(errors).toEqual([]);
+  // (A refused login logs the server function's 400 in the console: checked before it.)
+  const form = page.getByRole("main");
+  await form.getByLabel("Username").fill(uniqueName("nobody"));
+  await form.getByLabel("Password").fill(PASSWORD);
+  await form.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Incorrect username or password");
 });
