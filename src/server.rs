@@ -129,12 +129,27 @@ pub async fn run() -> Result<(), String> {
     tracing::info!("Gatehouse is listening on http://{local}");
     println!("Gatehouse is running at http://{local}");
     let db = state.auth.db().clone();
+    tokio::spawn(purge_periodically(Arc::clone(&state.auth)));
     axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
     db.close().await;
     Ok(())
+}
+
+/// How often each instance deletes expired logins, refresh tokens and throttle counters
+/// (instances may overlap: the deletes are idempotent).
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+async fn purge_periodically(auth: Arc<AuthService>) {
+    let mut ticks = tokio::time::interval(PURGE_EVERY);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = auth.purge(crate::db::now_micros()).await {
+            tracing::warn!(error = %e, "purging expired records failed; trying again later");
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -74,6 +74,19 @@ impl TryFrom<CurrentUser> for Admin {
     }
 }
 
+/// How long an ended login or an expired refresh token is kept before [`AuthService::purge`]
+/// deletes it (for support questions such as "was I signed out?").
+pub const PURGE_RETENTION_SECONDS: i64 = 86_400;
+
+/// What one [`AuthService::purge`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub logins: u64,
+    /// Expired refresh tokens of logins that were kept (those of deleted logins go with them).
+    pub refresh_tokens: u64,
+    pub throttle_counters: u64,
+}
+
 /// Token lifetimes and abuse limits of an [`AuthService`].
 #[derive(Clone, Copy, Debug)]
 pub struct Policies {
@@ -97,6 +110,20 @@ impl AuthService {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Deletes, as of `now`, what has been unable to authenticate anyone for
+    /// [`PURGE_RETENTION_SECONDS`] (ended or expired logins, expired refresh tokens) and the
+    /// address throttle counters whose window has passed.
+    pub async fn purge(&self, now: i64) -> Result<Purged, AppError> {
+        let cutoff = now.saturating_sub(PURGE_RETENTION_SECONDS * 1_000_000);
+        let (logins, refresh_tokens) = sessions::purge(&self.db, cutoff).await?;
+        let throttle_counters = throttle::purge(&self.db, now).await?;
+        let purged = Purged { logins, refresh_tokens, throttle_counters };
+        if purged != Purged::default() {
+            tracing::info!(logins, refresh_tokens, throttle_counters, "purged expired records");
+        }
+        Ok(purged)
     }
 
     /// The server's password policy (the browser runs the same parser without the list).

@@ -152,6 +152,32 @@ pub async fn end_login(db: &Db, login_id: &str) -> Result<(), sqlx::Error> {
     })
 }
 
+/// Deletes what can no longer authenticate anyone since before `cutoff`: logins that ended
+/// before it, logins none of whose refresh tokens is still valid at it (their access tokens
+/// expired before their last refresh token did), and refresh tokens that expired before it.
+/// Returns the number of logins and of (further) refresh tokens deleted.
+pub async fn purge(db: &Db, cutoff: i64) -> Result<(u64, u64), sqlx::Error> {
+    with_pool!(db, pool => {
+        // `created_at < cutoff`: a login is created with its first token in one transaction,
+        // but never judge a login younger than the cutoff by its tokens.
+        let logins = sqlx::query(
+            "DELETE FROM logins WHERE (ended_at IS NOT NULL AND ended_at < $1) \
+             OR (created_at < $1 AND NOT EXISTS \
+                 (SELECT 1 FROM refresh_tokens r WHERE r.login_id = logins.id AND r.expires_at >= $1))",
+        )
+        .bind(cutoff)
+        .execute(pool)
+        .await?
+        .rows_affected();
+        let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+            .bind(cutoff)
+            .execute(pool)
+            .await?
+            .rows_affected();
+        Ok((logins, tokens))
+    })
+}
+
 /// Ends every login of a user.
 pub async fn end_all_logins(db: &Db, user_id: &str) -> Result<(), sqlx::Error> {
     let now = now_micros();

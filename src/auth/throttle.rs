@@ -191,6 +191,29 @@ pub async fn reset(db: &Db, key: &str) -> Result<(), sqlx::Error> {
 
 /// The key of an account name, matched ignoring ASCII case like usernames are. It is a hash:
 /// whatever was typed as a username is not stored.
+/// Deletes the address counters that count nothing any more: their window has passed (the
+/// next attempt would start them afresh) and they block nothing. Account counters stay: they
+/// count consecutive failures until a success or an admin clears them.
+pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
+    let window = [Policy::login_per_address(1), Policy::register_per_address(1)]
+        .iter()
+        .filter_map(|p| p.window)
+        .max()
+        .unwrap_or(0);
+    let window_ended_before = now.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX).saturating_mul(MICROS));
+    with_pool!(db, pool => {
+        sqlx::query(
+            "DELETE FROM throttle WHERE (key LIKE 'login-address:%' OR key LIKE 'register-address:%') \
+             AND window_start < $1 AND blocked_until <= $2",
+        )
+        .bind(window_ended_before)
+        .bind(now)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected())
+    })
+}
+
 pub fn account_key(username: &str) -> String {
     let digest = Sha256::digest(username.to_ascii_lowercase().as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();

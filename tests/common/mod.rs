@@ -82,6 +82,8 @@ pub struct TestApp {
     pub client: Client,
     /// The database URL, for tests that look at or prepare rows themselves.
     pub db_url: String,
+    /// The app's services, for tests that call one directly (e.g. with a chosen clock).
+    pub auth: std::sync::Arc<gatehouse::auth::service::AuthService>,
     /// Owned by the first app on a database; apps sharing it hold `None`.
     db: Option<TestDatabase>,
 }
@@ -126,11 +128,12 @@ impl TestApp {
         let state = server::build_state(&config, options).await.expect("state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let auth = std::sync::Arc::clone(&state.auth);
         let router = server::build_router(state);
         tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
         });
-        Self { base: format!("http://{addr}"), client: Client::new(), db_url: db_url.to_owned(), db: None }
+        Self { base: format!("http://{addr}"), client: Client::new(), db_url: db_url.to_owned(), auth, db: None }
     }
 
     pub fn url(&self, path: &str) -> String {
