@@ -134,6 +134,35 @@ async fn emails_are_unique_ignoring_case() {
         app.register(json!({"username": "two", "password": "a long passphrase", "email": "same@example.COM"})).await;
     let body = expect_error(response, 409, "conflict").await;
     assert!(body["error_description"].as_str().unwrap().to_lowercase().contains("email"));
+
+    // Beyond ASCII too, on both databases (SQLite's own lower() would see two addresses),
+    // and the address is kept as typed.
+    let first = app
+        .register(json!({"username": "three", "password": "a long passphrase", "email": "ÉLODIE@Example.com"}))
+        .await;
+    assert_eq!(first.status(), 201);
+    assert_eq!(first.json::<Value>().await.unwrap()["email"], "ÉLODIE@Example.com");
+    let response =
+        app.register(json!({"username": "four", "password": "a long passphrase", "email": "élodie@example.com"})).await;
+    expect_error(response, 409, "conflict").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_concurrent_registrations_of_one_email_in_different_case_create_one_account() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let statuses = futures_util::future::join_all(
+        ["Ünïque@example.com", "üNÏQUE@EXAMPLE.COM"].into_iter().enumerate().map(|(i, email)| {
+            let app = app.clone();
+            async move {
+                let body = json!({"username": format!("racer{i}"), "password": "a long passphrase", "email": email});
+                app.register(body).await.status().as_u16()
+            }
+        }),
+    )
+    .await;
+    let mut sorted = statuses.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [201, 409], "{statuses:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -85,15 +85,22 @@ pub enum InsertError {
     Db(sqlx::Error),
 }
 
+/// The form of an email address that uniqueness compares: lowercased with Unicode's rules
+/// here, not by the database (SQLite's lower() folds ASCII only).
+fn email_key(email: &str) -> String {
+    email.to_lowercase()
+}
+
 /// Which of a username and an email are already used (ignoring case), as (username, email).
 pub async fn taken(db: &Db, username: &str, email: Option<&str>) -> Result<(bool, bool), sqlx::Error> {
+    let key = email.map(email_key);
     let rows: Vec<(bool, Option<bool>)> = with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT lower(username) = lower($1), lower(email) = lower($2) FROM users \
-             WHERE lower(username) = lower($1) OR lower(email) = lower($2)",
+            "SELECT lower(username) = lower($1), email_key = $2 FROM users \
+             WHERE lower(username) = lower($1) OR email_key = $2",
         )
         .bind(username)
-        .bind(email)
+        .bind(&key)
         .fetch_all(pool)
         .await
     })?;
@@ -117,12 +124,13 @@ pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<UserRow, InsertError> 
     };
     let result = with_pool!(db, pool => {
         sqlx::query(
-            "INSERT INTO users (id, username, email, full_name, password_hash, role, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO users (id, username, email, email_key, full_name, password_hash, role, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&row.id)
         .bind(&row.username)
         .bind(&row.email)
+        .bind(row.email.as_deref().map(email_key))
         .bind(&row.full_name)
         .bind(&row.password_hash)
         .bind(&row.role)
