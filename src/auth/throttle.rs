@@ -13,6 +13,13 @@ use std::net::IpAddr;
 
 const MICROS: i64 = 1_000_000;
 
+/// The fixed window of both per-address counts (login failures, sign-ups), in seconds.
+const ADDRESS_WINDOW_SECONDS: u64 = 3600;
+
+/// Key prefixes of the per-address counters (`purge` finds them by these).
+const LOGIN_ADDRESS_PREFIX: &str = "login-address:";
+const REGISTER_ADDRESS_PREFIX: &str = "register-address:";
+
 /// What `Retry-After` says for a locked account: it stays locked until an admin enables it.
 pub const LOCKED_RETRY_AFTER_SECONDS: u64 = 86_400;
 
@@ -48,12 +55,12 @@ impl Policy {
 
     /// Failed logins from one client address, whatever the account, per hour.
     pub fn login_per_address(limit: u32) -> Self {
-        Self { limit, first_delay: 1, max_delay: 15 * 60, window: Some(3600), lock_at: None }
+        Self { limit, first_delay: 1, max_delay: 15 * 60, window: Some(ADDRESS_WINDOW_SECONDS), lock_at: None }
     }
 
     /// Accounts created from one client address: `limit` an hour.
     pub fn register_per_address(limit: u32) -> Self {
-        Self { limit, first_delay: 3600, max_delay: 3600, window: Some(3600), lock_at: None }
+        Self { limit, first_delay: 3600, max_delay: 3600, window: Some(ADDRESS_WINDOW_SECONDS), lock_at: None }
     }
 
     pub fn is_off(&self) -> bool {
@@ -189,23 +196,17 @@ pub async fn reset(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     })
 }
 
-/// The key of an account name, matched ignoring ASCII case like usernames are. It is a hash:
-/// whatever was typed as a username is not stored.
 /// Deletes the address counters that count nothing any more: their window has passed (the
 /// next attempt would start them afresh) and they block nothing. Account counters stay: they
 /// count consecutive failures until a success or an admin clears them.
 pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
-    let window = [Policy::login_per_address(1), Policy::register_per_address(1)]
-        .iter()
-        .filter_map(|p| p.window)
-        .max()
-        .unwrap_or(0);
-    let window_ended_before = now.saturating_sub(i64::try_from(window).unwrap_or(i64::MAX).saturating_mul(MICROS));
+    let window_ended_before = now.saturating_sub(ADDRESS_WINDOW_SECONDS as i64 * MICROS);
     with_pool!(db, pool => {
         sqlx::query(
-            "DELETE FROM throttle WHERE (key LIKE 'login-address:%' OR key LIKE 'register-address:%') \
-             AND window_start < $1 AND blocked_until <= $2",
+            "DELETE FROM throttle WHERE (key LIKE $1 OR key LIKE $2) AND window_start < $3 AND blocked_until <= $4",
         )
+        .bind(format!("{LOGIN_ADDRESS_PREFIX}%"))
+        .bind(format!("{REGISTER_ADDRESS_PREFIX}%"))
         .bind(window_ended_before)
         .bind(now)
         .execute(pool)
@@ -214,6 +215,8 @@ pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     })
 }
 
+/// The key of an account name, matched ignoring ASCII case like usernames are. It is a hash:
+/// whatever was typed as a username is not stored.
 pub fn account_key(username: &str) -> String {
     let digest = Sha256::digest(username.to_ascii_lowercase().as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -221,11 +224,11 @@ pub fn account_key(username: &str) -> String {
 }
 
 pub fn login_address_key(client: IpAddr) -> String {
-    format!("login-address:{}", address_bucket(client))
+    format!("{LOGIN_ADDRESS_PREFIX}{}", address_bucket(client))
 }
 
 pub fn register_address_key(client: IpAddr) -> String {
-    format!("register-address:{}", address_bucket(client))
+    format!("{REGISTER_ADDRESS_PREFIX}{}", address_bucket(client))
 }
 
 /// One IPv4 address, or one IPv6 /64 (what a single customer is usually given, so that
