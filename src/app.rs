@@ -1,14 +1,14 @@
 //! The HTML shell and the router table: the map of every page.
 
 use crate::{
-    auth::functions::viewer,
+    browser::Session,
     components::nav::NavBar,
     error::AppError,
+    fns::{auth::viewer, client::SIGNED_OUT_KEY},
     pages::{
         admin_users::AdminUsersPage, home::HomePage, login::LoginPage, me::MePage, not_found::NotFound,
         signup::SignupPage,
     },
-    session::{SIGNED_OUT_KEY, Session},
     users::User,
 };
 use leptos::prelude::*;
@@ -23,7 +23,7 @@ use leptos_router::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The CSP names this response's nonce, which Leptos puts on its own inline scripts.
     #[cfg(feature = "ssr")]
-    crate::security::set_page_csp();
+    crate::http::security::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">

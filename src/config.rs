@@ -1,10 +1,7 @@
 //! Typed configuration, read once from the environment at start-up. A bad value stops
 //! start-up with one line naming the variable; secrets are never echoed back.
 
-use crate::{
-    auth::throttle::{Limits, MAX_CONSECUTIVE_ACCOUNT_FAILURES},
-    client_address::TrustedProxies,
-};
+use crate::http::client_address::TrustedProxies;
 use std::{
     fmt,
     path::{Path, PathBuf},
@@ -56,7 +53,7 @@ pub struct Config {
     /// argon2id parameters for new hashes; weaker stored hashes are rehashed at login.
     pub argon2: Argon2Settings,
     /// Login and registration throttling (`GATEHOUSE_LIMIT_*`).
-    pub limits: Limits,
+    pub limits: LimitSettings,
     /// Proxies whose `X-Forwarded-For` is believed (`GATEHOUSE_TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
     /// Seconds during which a just-rotated refresh token may be retried once
@@ -72,11 +69,27 @@ pub struct Argon2Settings {
     pub parallelism: u32,
 }
 
+/// NIST SP 800-63B: no more than 100 consecutive failed attempts on one account (the lock of
+/// the per-account throttle, and the highest per-account limit one may configure).
+pub const MAX_CONSECUTIVE_ACCOUNT_FAILURES: u32 = 100;
+
+/// The abuse limits (`GATEHOUSE_LIMIT_*`): attempts before the first delay; 0 is off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LimitSettings {
+    /// Consecutive failed logins of one account name.
+    pub login_per_account: u32,
+    /// Failed logins from one client address an hour.
+    pub login_per_address: u32,
+    /// Accounts created from one client address an hour.
+    pub register_per_address: u32,
+}
+
 /// OWASP's equivalent argon2id configurations (memory KiB, passes), all with one lane. A
 /// configuration must be at least as strong as one of them in both memory and passes.
 pub const OWASP_ARGON2_MINIMUMS: [(u32, u32); 5] = [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5)];
 
 impl Argon2Settings {
+    /// The default: OWASP's recommended argon2id parameters (19 MiB, 2 passes, 1 lane).
     pub const OWASP: Self = Self { memory_kib: 19_456, iterations: 2, parallelism: 1 };
 
     pub fn meets_owasp_minimum(&self) -> bool {
@@ -213,10 +226,12 @@ impl Config {
             None => None,
         };
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let default = Argon2Settings::OWASP;
         let argon2 = Argon2Settings {
-            memory_kib: number_or(&get, "GATEHOUSE_ARGON2_MEMORY_KIB", 19_456, 1..=4 * 1024 * 1024)? as u32,
-            iterations: number_or(&get, "GATEHOUSE_ARGON2_ITERATIONS", 2, 1..=100)? as u32,
-            parallelism: number_or(&get, "GATEHOUSE_ARGON2_PARALLELISM", 1, 1..=16)? as u32,
+            memory_kib: number_or(&get, "GATEHOUSE_ARGON2_MEMORY_KIB", default.memory_kib.into(), 1..=4 * 1024 * 1024)?
+                as u32,
+            iterations: number_or(&get, "GATEHOUSE_ARGON2_ITERATIONS", default.iterations.into(), 1..=100)? as u32,
+            parallelism: number_or(&get, "GATEHOUSE_ARGON2_PARALLELISM", default.parallelism.into(), 1..=16)? as u32,
         };
         if !argon2.meets_owasp_minimum() {
             return Err(ConfigError(format!(
@@ -226,11 +241,15 @@ impl Config {
             )));
         }
         let limit = |key: &str, default: u64, max: u64| number_or(&get, key, default, 0..=max).map(|n| n as u32);
-        let limits = Limits::new(
-            limit("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", 5, u64::from(MAX_CONSECUTIVE_ACCOUNT_FAILURES))?,
-            limit("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS", 30, 1_000_000)?,
-            limit("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", 10, 1_000_000)?,
-        );
+        let limits = LimitSettings {
+            login_per_account: limit(
+                "GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT",
+                5,
+                u64::from(MAX_CONSECUTIVE_ACCOUNT_FAILURES),
+            )?,
+            login_per_address: limit("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS", 30, 1_000_000)?,
+            register_per_address: limit("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", 10, 1_000_000)?,
+        };
         let trusted_proxies = TrustedProxies::parse(&get("GATEHOUSE_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| ConfigError(format!("GATEHOUSE_TRUSTED_PROXIES: {e}")))?;
         Ok(Self {
@@ -326,6 +345,14 @@ mod tests {
         Config::from_lookup(|k| map.get(k).cloned(), dir)
     }
 
+    /// Each (variable, value) alone, beside a good secret, stops start-up with a line naming it.
+    fn refused_naming_the_variable(cases: &[(&str, &str)], dir: &Path) {
+        for &(key, value) in cases {
+            let err = with(&[("GATEHOUSE_JWT_SECRET", SECRET), (key, value)], dir).unwrap_err();
+            assert!(err.0.starts_with(key), "{err}");
+        }
+    }
+
     fn temp_dir(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("gatehouse-config-{name}-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -360,14 +387,14 @@ mod tests {
     #[test]
     fn unparsable_ttls_name_their_variable() {
         let dir = temp_dir("ttl");
-        for (key, value) in [
-            ("GATEHOUSE_ACCESS_TOKEN_TTL", "15m"),
-            ("GATEHOUSE_ACCESS_TOKEN_TTL", "0"),
-            ("GATEHOUSE_REFRESH_TOKEN_TTL", "-1"),
-        ] {
-            let err = with(&[("GATEHOUSE_JWT_SECRET", SECRET), (key, value)], &dir).unwrap_err();
-            assert!(err.0.starts_with(key), "{err}");
-        }
+        refused_naming_the_variable(
+            &[
+                ("GATEHOUSE_ACCESS_TOKEN_TTL", "15m"),
+                ("GATEHOUSE_ACCESS_TOKEN_TTL", "0"),
+                ("GATEHOUSE_REFRESH_TOKEN_TTL", "-1"),
+            ],
+            &dir,
+        );
         let ok = with(&[("GATEHOUSE_JWT_SECRET", SECRET), ("GATEHOUSE_ACCESS_TOKEN_TTL", "3")], &dir).unwrap();
         assert_eq!(ok.access_token_ttl, 3);
     }
@@ -433,19 +460,19 @@ mod tests {
             &dir,
         )
         .unwrap();
-        assert!(c.limits.login_per_account.is_off());
-        assert_eq!(c.limits.login_per_address.limit, 30);
-        assert_eq!(c.limits.register_per_address.limit, 3);
+        assert_eq!(c.limits.login_per_account, 0);
+        assert_eq!(c.limits.login_per_address, 30);
+        assert_eq!(c.limits.register_per_address, 3);
         assert!(c.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
         assert_eq!(c.refresh_reuse_grace, 5);
-        for (key, value) in [
-            ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "101"),
-            ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/40"),
-            ("GATEHOUSE_REFRESH_REUSE_GRACE", "soon"),
-        ] {
-            let err = with(&[("GATEHOUSE_JWT_SECRET", SECRET), (key, value)], &dir).unwrap_err();
-            assert!(err.0.starts_with(key), "{err}");
-        }
+        refused_naming_the_variable(
+            &[
+                ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "101"),
+                ("GATEHOUSE_TRUSTED_PROXIES", "10.0.0.0/40"),
+                ("GATEHOUSE_REFRESH_REUSE_GRACE", "soon"),
+            ],
+            &dir,
+        );
     }
 
     #[test]

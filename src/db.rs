@@ -108,19 +108,3 @@ pub fn now_micros() -> i64 {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
-
-impl From<sqlx::Error> for crate::error::AppError {
-    /// The cause goes to the log, never to the client.
-    fn from(err: sqlx::Error) -> Self {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                tracing::error!(error = %err, "the database is unreachable");
-                crate::error::AppError::Unavailable
-            }
-            other => {
-                tracing::error!(error = %other, "database error");
-                crate::error::AppError::Internal
-            }
-        }
-    }
-}

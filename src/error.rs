@@ -1,6 +1,10 @@
 //! One error type for the whole application and one table from error to HTTP status and
 //! RFC error code. Clients see the stable code and a human sentence; causes go to the log
-//! where the error is created (see `AppError::internal`), never into a response.
+//! where the error is made (a database error in its `From` impl, anything else where it
+//! happens), never into a response. The server turns it into HTTP in one place (`http`).
+
+#[cfg(feature = "ssr")]
+mod http;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,8 +42,10 @@ pub enum AppError {
     NotFound,
     #[error("Method not allowed")]
     MethodNotAllowed,
-    #[error("{0}")]
-    Conflict(String),
+    /// Taken by someone else, or a change the current state forbids. `field` names the input
+    /// at fault when there is one (a taken username or email), so forms need not guess.
+    #[error("{message}")]
+    Conflict { field: Option<String>, message: String },
     #[error("The request body is larger than 64 KiB")]
     PayloadTooLarge,
     /// Throttled: too many failed attempts (or sign-ups) from this caller or on this account.
@@ -63,6 +69,26 @@ impl AppError {
         AppError::Validation(BTreeMap::from([(field.to_owned(), message.into())]))
     }
 
+    /// A value of `field` that someone else already has.
+    pub fn taken(field: &str, message: impl Into<String>) -> Self {
+        AppError::Conflict { field: Some(field.to_owned()), message: message.into() }
+    }
+
+    /// A change the current state forbids (no single input is at fault).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        AppError::Conflict { field: None, message: message.into() }
+    }
+
+    /// The message for `name` when this error is about that input (a field of a 422, or the
+    /// field a 409 names).
+    pub fn message_for(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Validation(fields) => fields.get(name).cloned(),
+            AppError::Conflict { field: Some(field), message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> u16 {
         match self {
@@ -71,7 +97,7 @@ impl AppError {
             AppError::AccountDisabled | AppError::InsufficientScope | AppError::Forbidden(_) => 403,
             AppError::NotFound => 404,
             AppError::MethodNotAllowed => 405,
-            AppError::Conflict(_) => 409,
+            AppError::Conflict { .. } => 409,
             AppError::PayloadTooLarge => 413,
             AppError::TooManyRequests { .. } => 429,
             AppError::UnsupportedMediaType(_) => 415,
@@ -98,7 +124,7 @@ impl AppError {
             AppError::TooManyRequests { .. } => "too_many_requests",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
-            AppError::Conflict(_) => "conflict",
+            AppError::Conflict { .. } => "conflict",
             AppError::Unavailable => "temporarily_unavailable",
             AppError::Internal => "server_error",
         }

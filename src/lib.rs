@@ -1,26 +1,28 @@
 //! Gatehouse: accounts and JWT authentication, as a Leptos web app and a JSON API.
 
 pub mod app;
-pub mod auth;
+pub mod browser;
 pub mod components;
 pub mod domain;
 pub mod error;
+pub mod fns;
 pub mod pages;
-pub mod session;
 pub mod users;
 
 #[cfg(feature = "ssr")]
 pub mod api;
 #[cfg(feature = "ssr")]
-pub mod client_address;
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
-pub mod security;
+pub mod http;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
 #[cfg(feature = "ssr")]
 pub mod telemetry;
 

@@ -8,37 +8,17 @@ use crate::{
         password::{self, PasswordHasher},
         service::{AuthService, Policies},
         tokens::TokenKeys,
-        web::RefreshCookie,
     },
-    client_address::TrustedProxies,
     config::{Config, SecretSource, redact_url},
     db::{Db, PoolSettings},
-    security::SecurityHeaders,
+    http::{body, cookie::RefreshCookie, private, security, trace},
+    state::AppState,
+    users::service::UserService,
 };
-use axum::{Router, extract::FromRef, middleware};
+use axum::{Router, middleware};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::{path::Path, sync::Arc};
-
-/// Everything a request may need, passed explicitly (no global state), so a test can build
-/// the whole application against its own database.
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub auth: Arc<AuthService>,
-    pub refresh_cookie: RefreshCookie,
-    /// The public origin when configured (`GATEHOUSE_PUBLIC_URL`), for origin checks.
-    pub public_url: Option<Arc<str>>,
-    pub trusted_proxies: Arc<TrustedProxies>,
-    /// Security headers for every response (CSP, HSTS over HTTPS, ...).
-    pub security: Arc<SecurityHeaders>,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
+use std::{future::Future, net::SocketAddr, path::Path, sync::Arc};
 
 /// Connects and migrates the database, starts the hashing threads, prepares the keys and
 /// creates the configured admin. Errors are one line for the operator.
@@ -57,19 +37,21 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
     let policies = Policies {
         refresh_ttl_seconds: config.refresh_token_ttl,
         refresh_reuse_grace_seconds: config.refresh_reuse_grace,
-        limits: config.limits,
+        limits: config.limits.into(),
     };
-    let auth = Arc::new(AuthService::new(db, hasher, keys, policies));
+    let auth = Arc::new(AuthService::new(db.clone(), hasher, keys, policies));
     if let Some(admin) = &config.admin {
         auth.ensure_admin(&admin.username, &admin.password).await?;
     }
     Ok(AppState {
         leptos_options,
+        users: Arc::new(UserService::new(db.clone(), Arc::clone(&auth))),
+        db,
         auth,
         refresh_cookie: RefreshCookie::new(config.https(), config.refresh_token_ttl),
         public_url: config.public_url.as_deref().map(Arc::from),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-        security: Arc::new(SecurityHeaders::new(config.https())),
+        security: Arc::new(security::SecurityHeaders::new(config.https())),
     })
 }
 
@@ -87,10 +69,24 @@ pub fn build_router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn(crate::auth::web::private_answers))
-        .layer(middleware::from_fn(api::limit_body))
-        .layer(middleware::from_fn_with_state(Arc::clone(&state.security), crate::security::security_headers))
+        .layer(middleware::from_fn(private::private_answers))
+        .layer(middleware::from_fn(body::limit_body))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state.security), security::security_headers))
+        .layer(middleware::from_fn(trace::request_span))
         .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` completes, then lets requests in
+/// flight finish. `main` and the integration tests both start Gatehouse through here.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), String> {
+    axum::serve(listener, build_router(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| format!("server error: {e}"))
 }
 
 /// Reads the site options from `Leptos.toml` when present (environment variables such as
@@ -113,7 +109,7 @@ pub async fn run() -> Result<(), String> {
     let leptos_options = leptos_options()?;
     let addr = leptos_options.site_addr;
     let state = build_state(&config, leptos_options).await?;
-    tracing::info!(database = state.auth.db().backend(), "database ready");
+    tracing::info!(database = state.db.backend(), "database ready");
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("LEPTOS_SITE_ADDR: cannot listen on {addr}: {e}"))?;
@@ -128,12 +124,9 @@ pub async fn run() -> Result<(), String> {
     }
     tracing::info!("Gatehouse is listening on http://{local}");
     println!("Gatehouse is running at http://{local}");
-    let db = state.auth.db().clone();
+    let db = state.db.clone();
     tokio::spawn(purge_periodically(Arc::clone(&state.auth)));
-    axum::serve(listener, build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    serve(listener, state, shutdown_signal()).await?;
     db.close().await;
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! Logging. `RUST_LOG` picks the level (default `info`). Secrets never reach it: passwords
-//! and tokens have redacting `Debug` impls and are never recorded as fields.
+//! Logging. `RUST_LOG` picks the levels (default `info`, with sqlx's statements at `warn`).
+//! Secrets never reach it: passwords and tokens have redacting `Debug` impls and are never
+//! recorded as fields. Lines written while serving a request carry its span
+//! (`http::trace`): method, matched route and request id.
 
 pub fn init() {
     use tracing_subscriber::{EnvFilter, fmt};

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { waitForHydration, watchForErrors } from "./support/page-errors";
-import { PASSWORD, uniqueName } from "./support/person";
+import { watchForErrors } from "./support/page-errors";
+import { PASSWORD, pageIsReady, uniqueName } from "./support/person";
 
 test("the home page is rendered on the server before any script runs", async ({ request }) => {
   const response = await request.get("/");
@@ -14,7 +14,7 @@ test("the home page is rendered on the server before any script runs", async ({ 
 test("the home page hydrates: the API quick start opens and closes", async ({ page }) => {
   const errors = watchForErrors(page);
   await page.goto("/");
-  await waitForHydration(page);
+  await pageIsReady(page);
 
   const quickStart = page.locator("#api-quick-start");
   await expect(quickStart).toBeHidden();
@@ -56,7 +56,7 @@ test("the home page loads the main WASM bundle only; another page's code arrives
     if (path.endsWith(".wasm")) wasm.push(path);
   });
   await page.goto("/");
-  await waitForHydration(page);
+  await pageIsReady(page);
   expect(wasm).toEqual(["/pkg/gatehouse.wasm"]);
 
   // A client-side navigation fetches the login page's chunk, and the page works.

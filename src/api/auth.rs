@@ -1,10 +1,11 @@
 //! `/auth/register`, `/auth/token` (RFC 6749) and `/auth/revoke` (RFC 7009).
 
-use super::extract::{ClientIp, Fields, Form, JsonObject};
+use super::extract::ClientIp;
 use crate::{
     auth::service::{Registration, TokenPair},
     error::AppError,
-    server::AppState,
+    http::body::{Fields, Form, JsonObject},
+    state::AppState,
 };
 use axum::{
     Json,

@@ -1,223 +1,30 @@
-//! Request parsing at the boundary: body limit, JSON objects, forms, bearer tokens.
-//! Every rejection is an [`AppError`], so it leaves as the documented JSON.
+//! Who is calling: the extractors of the JSON API's handlers. `CurrentUser` and `Admin` are
+//! extractors themselves: a handler that takes one cannot run for anyone else.
 
 use crate::{
     auth::service::{Admin, CurrentUser},
-    error::{AppError, FieldErrors},
-    server::AppState,
+    error::AppError,
+    http::bearer::bearer_token,
+    state::AppState,
 };
-use axum::{
-    body::Body,
-    extract::{FromRequest, FromRequestParts, Request},
-    http::{HeaderMap, header, request::Parts},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
-use serde_json::{Map, Value};
-
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
-
-/// Refuses bodies over 64 KiB with 413 on every route (server functions included) before any
-/// handler reads them, whether or not the client announced a length.
-pub async fn limit_body(request: Request, next: Next) -> Response {
-    let announced =
-        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if announced.is_some_and(|n| n > BODY_LIMIT_BYTES as u64) {
-        return AppError::PayloadTooLarge.into_response();
-    }
-    let (parts, body) = request.into_parts();
-    match axum::body::to_bytes(body, BODY_LIMIT_BYTES).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
-        Err(e) if is_length_limit(&e) => AppError::PayloadTooLarge.into_response(),
-        Err(_) => AppError::bad_request("The request body could not be read").into_response(),
-    }
-}
-
-fn is_length_limit(err: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = source {
-        if e.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = e.source();
-    }
-    false
-}
-
-fn media_type(headers: &HeaderMap) -> Option<String> {
-    let raw = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
-}
-
-/// A JSON object body (`Content-Type: application/json`).
-pub struct JsonObject(pub Map<String, Value>);
-
-impl<S: Send + Sync> FromRequest<S> for JsonObject {
-    type Rejection = AppError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
-        let media = media_type(request.headers());
-        if !media.as_deref().is_some_and(|m| m == "application/json" || m.ends_with("+json")) {
-            return Err(AppError::UnsupportedMediaType(
-                "The body must be JSON (Content-Type: application/json)".into(),
-            ));
-        }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|_| AppError::bad_request("The request body could not be read"))?;
-        parse_json_object(&bytes)
-    }
-}
-
-/// A JSON object, or the documented error: 400 when unparsable, 422 when not an object.
-pub fn parse_json_object(raw: &[u8]) -> Result<JsonObject, AppError> {
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(Value::Object(map)) => Ok(JsonObject(map)),
-        Ok(_) => Err(AppError::field("body", "The body must be a JSON object")),
-        Err(_) => Err(AppError::bad_request("The body is not valid JSON")),
-    }
-}
-
-/// Reads typed fields out of a JSON object, collecting every problem before answering 422.
-pub struct Fields {
-    map: Map<String, Value>,
-    errors: FieldErrors,
-}
-
-impl Fields {
-    pub fn new(JsonObject(map): JsonObject) -> Self {
-        Self { map, errors: FieldErrors::new() }
-    }
-
-    /// An optional string field (absent or null: `None`).
-    pub fn string(&mut self, name: &str) -> Option<String> {
-        match self.map.remove(name) {
-            Some(Value::String(s)) => Some(s),
-            None | Some(Value::Null) => None,
-            Some(_) => {
-                self.errors.insert(name.into(), "Must be a string".into());
-                None
-            }
-        }
-    }
-
-    /// A string field that must be present; when it is not, the error is recorded for
-    /// [`Fields::finish`] and an empty string stands in.
-    pub fn required_string(&mut self, name: &str) -> String {
-        let present = matches!(self.map.get(name), Some(v) if !v.is_null());
-        match self.string(name) {
-            Some(s) => s,
-            None => {
-                if !present {
-                    self.errors.insert(name.into(), "This field is required".into());
-                }
-                String::new()
-            }
-        }
-    }
-
-    /// An optional boolean field.
-    pub fn boolean(&mut self, name: &str) -> Option<bool> {
-        match self.map.remove(name) {
-            Some(Value::Bool(b)) => Some(b),
-            None => None,
-            Some(_) => {
-                self.errors.insert(name.into(), "Must be true or false".into());
-                None
-            }
-        }
-    }
-
-    pub fn error(&mut self, name: &str, message: &str) {
-        self.errors.insert(name.into(), message.into());
-    }
-
-    /// Fails with 422 listing every problem, unknown fields included.
-    pub fn finish(mut self) -> Result<(), AppError> {
-        for unknown in self.map.keys() {
-            self.errors.insert(unknown.clone(), "Unknown field".into());
-        }
-        if self.errors.is_empty() { Ok(()) } else { Err(AppError::Validation(self.errors)) }
-    }
-}
-
-/// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2, RFC 7009 §2.1).
-pub struct Form(Vec<(String, String)>);
-
-impl Form {
-    /// The value of `name`, if sent.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-impl<S: Send + Sync> FromRequest<S> for Form {
-    type Rejection = AppError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
-        if media_type(request.headers()).as_deref() != Some("application/x-www-form-urlencoded") {
-            return Err(AppError::UnsupportedMediaType(
-                "The body must be a form (Content-Type: application/x-www-form-urlencoded)".into(),
-            ));
-        }
-        let bytes = axum::body::Bytes::from_request(request, state)
-            .await
-            .map_err(|_| AppError::bad_request("The request body could not be read"))?;
-        let pairs = parse_pairs(&bytes)?;
-        Ok(Form(pairs))
-    }
-}
-
-/// Parses `a=1&b=2`, refusing invalid UTF-8 and repeated parameters (RFC 6749 §3.1).
-pub fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    if std::str::from_utf8(raw).is_err() {
-        return Err(AppError::bad_request("The form is not valid UTF-8"));
-    }
-    // A set, not a scan of the pairs so far: 64 KiB of `a=&b=&...` is 16k pairs.
-    let mut seen = std::collections::HashSet::new();
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (key, value) in form_urlencoded::parse(raw) {
-        if !seen.insert(key.clone()) {
-            return Err(AppError::bad_request(format!("The parameter {key:?} is repeated")));
-        }
-        pairs.push((key.into_owned(), value.into_owned()));
-    }
-    Ok(pairs)
-}
+use axum::{extract::FromRequestParts, http::request::Parts};
 
 /// The caller, authenticated from `Authorization: Bearer` (RFC 6750 §2.1).
-pub struct Bearer(pub CurrentUser);
-
-impl FromRequestParts<AppState> for Bearer {
+impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = bearer_token(&parts.headers)?;
-        state.auth.authenticate(token).await.map(Bearer)
+        state.auth.authenticate(bearer_token(&parts.headers)?).await
     }
 }
 
-/// The bearer token of a request. No `Authorization` header, or another scheme: no
-/// credentials at all. The scheme name is matched ignoring case (RFC 7235 §2.1).
-pub fn bearer_token(headers: &HeaderMap) -> Result<&str, AppError> {
-    let mut values = headers.get_all(header::AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(if headers.contains_key(header::AUTHORIZATION) {
-            AppError::InvalidToken
-        } else {
-            AppError::Unauthenticated
-        });
-    };
-    let value = value.to_str().map_err(|_| AppError::InvalidToken)?;
-    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(AppError::Unauthenticated);
+/// The caller, who must be an admin right now.
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        Admin::try_from(CurrentUser::from_request_parts(parts, state).await?)
     }
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(AppError::InvalidToken);
-    }
-    Ok(token)
 }
 
 /// The client's address: the socket peer, or what trusted proxies say it is.
@@ -227,50 +34,6 @@ impl FromRequestParts<AppState> for ClientIp {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(ClientIp(crate::auth::web::client_ip(parts, state)))
-    }
-}
-
-/// The caller, who must be an admin right now.
-pub struct AdminUser(pub Admin);
-
-impl FromRequestParts<AppState> for AdminUser {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Bearer(user) = Bearer::from_request_parts(parts, state).await?;
-        Admin::try_from(user).map(AdminUser)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn auth(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-        h
-    }
-
-    #[test]
-    fn the_bearer_scheme_ignores_case() {
-        assert_eq!(bearer_token(&auth("bEaReR abc.def")).unwrap(), "abc.def");
-    }
-
-    #[test]
-    fn missing_other_scheme_and_empty_tokens_are_told_apart() {
-        assert_eq!(bearer_token(&HeaderMap::new()), Err(AppError::Unauthenticated));
-        assert_eq!(bearer_token(&auth("Basic dXNlcjpwYXNz")), Err(AppError::Unauthenticated));
-        assert_eq!(bearer_token(&auth("Bearer ")), Err(AppError::InvalidToken));
-        assert_eq!(bearer_token(&auth("Bearer")), Err(AppError::InvalidToken));
-    }
-
-    #[test]
-    fn repeated_form_parameters_are_refused() {
-        assert!(parse_pairs(b"a=1&a=2").is_err());
-        assert_eq!(parse_pairs(b"a=1&b=x%20y").unwrap(), vec![("a".into(), "1".into()), ("b".into(), "x y".into())]);
-        assert!(parse_pairs(&[0x61, 0x3d, 0xff]).is_err());
+        Ok(ClientIp(state.client_ip(parts)))
     }
 }

@@ -1,19 +1,9 @@
-//! Authentication: password hashing, tokens, logins, and the service both doors (the JSON
-//! API and the server functions) call. Server only, except the types the pages share.
+//! Authentication (server only): password hashing, tokens, logins and their refresh tokens,
+//! throttling, and the service both doors (the JSON API and the server functions) call.
 
-#[cfg(feature = "ssr")]
 pub mod common_passwords;
-#[cfg(feature = "ssr")]
+pub mod logins;
 pub mod password;
-#[cfg(feature = "ssr")]
 pub mod service;
-#[cfg(feature = "ssr")]
-pub mod sessions;
-#[cfg(feature = "ssr")]
 pub mod throttle;
-#[cfg(feature = "ssr")]
 pub mod tokens;
-#[cfg(feature = "ssr")]
-pub mod web;
-
-pub mod functions;

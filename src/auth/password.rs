@@ -23,11 +23,6 @@ use std::{
 use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization;
 
-/// OWASP's recommended argon2id parameters: 19 MiB, 2 passes, 1 lane.
-pub const OWASP_MEMORY_KIB: u32 = 19_456;
-pub const OWASP_ITERATIONS: u32 = 2;
-pub const OWASP_PARALLELISM: u32 = 1;
-
 /// A hashing thread that has had no job for this long frees its argon2 memory.
 pub const IDLE_RELEASE: Duration = Duration::from_secs(3);
 
@@ -322,12 +317,6 @@ fn random_dummy_password() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The OWASP parameters as `argon2::Params`.
-pub fn owasp_params() -> Params {
-    Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
-        .expect("the OWASP argon2 parameters are valid")
-}
-
 /// Configured parameters as `argon2::Params`.
 pub fn params(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Params, String> {
     Params::new(memory_kib, iterations, parallelism, None).map_err(|e| format!("invalid argon2 parameters: {e}"))
@@ -337,6 +326,13 @@ pub fn params(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Para
 mod tests {
     use super::*;
     use argon2::{PasswordHasher as _, PasswordVerifier as _};
+
+    /// OWASP's recommended argon2id parameters (the default configuration): 19 MiB, 2 passes.
+    const OWASP_MEMORY_KIB: u32 = 19_456;
+
+    fn owasp_params() -> Params {
+        Params::new(OWASP_MEMORY_KIB, 2, 1, None).unwrap()
+    }
 
     #[tokio::test]
     async fn hashes_agree_with_the_reference_implementation_both_ways() {

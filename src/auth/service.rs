@@ -3,8 +3,8 @@
 
 use super::{
     common_passwords,
+    logins::{self, Rotation},
     password::PasswordHasher,
-    sessions::{self, Rotation},
     throttle::{self, Limits, Policy, Refusal},
     tokens::{TokenKeys, new_refresh_token, refresh_token_hash},
 };
@@ -14,7 +14,7 @@ use crate::{
     error::{AppError, FieldErrors},
     users::{
         User,
-        repository::{self as users, InsertError, NewUser},
+        repository::{self as users, NewUser, UserRow},
     },
 };
 use std::net::IpAddr;
@@ -51,8 +51,6 @@ impl std::fmt::Debug for TokenPair {
 /// Only [`AuthService::authenticate`] makes one.
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
-    pub id: Uuid,
-    pub login_id: Uuid,
     pub user: User,
 }
 
@@ -108,16 +106,12 @@ impl AuthService {
         Self { db, hasher, keys, policies }
     }
 
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
-
     /// Deletes, as of `now`, what has been unable to authenticate anyone for
     /// [`PURGE_RETENTION_SECONDS`] (ended or expired logins, expired refresh tokens) and the
     /// address throttle counters whose window has passed.
     pub async fn purge(&self, now: i64) -> Result<Purged, AppError> {
         let cutoff = now.saturating_sub(PURGE_RETENTION_SECONDS * 1_000_000);
-        let (logins, refresh_tokens) = sessions::purge(&self.db, cutoff).await?;
+        let (logins, refresh_tokens) = logins::purge(&self.db, cutoff).await?;
         let throttle_counters = throttle::purge(&self.db, now).await?;
         let purged = Purged { logins, refresh_tokens, throttle_counters };
         if purged != Purged::default() {
@@ -134,6 +128,18 @@ impl AuthService {
     /// Creates a user account with the `user` role, for a caller at `client` (throttled per
     /// address: only accounts actually created count).
     pub async fn register(&self, input: Registration<'_>, client: IpAddr) -> Result<User, AppError> {
+        self.register_row(input, client).await.map(|row| row.to_user())
+    }
+
+    /// Creates an account and starts its first login at once: the browser's sign-up. One
+    /// argon2 run, and no charge against the login throttle (no password was guessed).
+    pub async fn sign_up(&self, input: Registration<'_>, client: IpAddr) -> Result<(User, TokenPair), AppError> {
+        let row = self.register_row(input, client).await?;
+        let pair = self.start_login(&row).await?;
+        Ok((row.to_user(), pair))
+    }
+
+    async fn register_row(&self, input: Registration<'_>, client: IpAddr) -> Result<UserRow, AppError> {
         let key = throttle::register_address_key(client);
         let policy = &self.policies.limits.register_per_address;
         self.charge(&key, policy).await?;
@@ -144,7 +150,7 @@ impl AuthService {
         created
     }
 
-    async fn register_unthrottled(&self, input: Registration<'_>) -> Result<User, AppError> {
+    async fn register_unthrottled(&self, input: Registration<'_>) -> Result<UserRow, AppError> {
         let mut fields = FieldErrors::new();
         let username = Username::parse(input.username).map_err(|e| fields.insert("username".into(), e.into())).ok();
         let password = Self::parse_password(input.password, Some(input.username))
@@ -171,16 +177,10 @@ impl AuthService {
         email: Option<&Email>,
         full_name: Option<&FullName>,
         role: Role,
-    ) -> Result<User, AppError> {
+    ) -> Result<UserRow, AppError> {
         // Checked before hashing so a taken name costs no argon2 time; the unique indexes
         // still decide any race between this check and the insert.
-        let (username_taken, email_taken) = users::taken(&self.db, username.as_str(), email.map(Email::as_str)).await?;
-        if username_taken {
-            return Err(conflict_username());
-        }
-        if email_taken {
-            return Err(conflict_email());
-        }
+        self.refuse_taken(username, email).await?;
         let hash = self.hasher.hash(password.expose()).await?;
         let new = NewUser {
             username: username.as_str(),
@@ -189,14 +189,22 @@ impl AuthService {
             password_hash: &hash,
             role,
         };
-        match users::insert(&self.db, &new).await {
-            Ok(row) => {
-                tracing::info!(user_id = %row.id, "account created");
-                Ok(row.to_user())
-            }
-            Err(InsertError::UsernameTaken) => Err(conflict_username()),
-            Err(InsertError::EmailTaken) => Err(conflict_email()),
-            Err(InsertError::Db(e)) => Err(e.into()),
+        let Some(row) = users::insert(&self.db, &new).await? else {
+            // Another registration won the race: say which of its values collided.
+            self.refuse_taken(username, email).await?;
+            tracing::error!("a unique index refused a user that no longer collides with anyone");
+            return Err(AppError::Internal);
+        };
+        tracing::info!(user_id = %row.id, "account created");
+        Ok(row)
+    }
+
+    /// 409 naming the field when the username or the email is already in use.
+    async fn refuse_taken(&self, username: &Username, email: Option<&Email>) -> Result<(), AppError> {
+        match users::taken(&self.db, username.as_str(), email.map(Email::as_str)).await? {
+            (true, _) => Err(AppError::taken("username", "That username is already taken")),
+            (_, true) => Err(AppError::taken("email", "That email address is already in use")),
+            _ => Ok(()),
         }
     }
 
@@ -271,10 +279,14 @@ impl AuthService {
         if verified.outdated {
             self.upgrade_hash(&row.id, &row.password_hash, password).await;
         }
+        self.start_login(&row).await
+    }
+
+    /// Starts a login of a user whose credentials were just checked (or just created).
+    async fn start_login(&self, row: &UserRow) -> Result<TokenPair, AppError> {
         let refresh_token = new_refresh_token();
         let login_id =
-            sessions::start_login(&self.db, &row.id, &refresh_token_hash(&refresh_token), self.refresh_expiry())
-                .await?;
+            logins::start_login(&self.db, &row.id, &refresh_token_hash(&refresh_token), self.refresh_expiry()).await?;
         let user_id = parse_stored_id(&row.id)?;
         tracing::info!(user_id = %row.id, login_id = %login_id, "login started");
         Ok(TokenPair {
@@ -305,7 +317,7 @@ impl AuthService {
     /// token just rotated may be retried once within it (its response may have been lost):
     /// the retry gets a new pair of the same login and the unused successor is revoked.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
-        let Some(record) = sessions::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
+        let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Err(AppError::InvalidGrant);
         };
         let now = now_micros();
@@ -313,14 +325,14 @@ impl AuthService {
             Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => Rotation::GraceRetry,
             Some(_) => {
                 tracing::warn!(login_id = %record.login_id, "refresh token replayed; ending its login");
-                sessions::end_login(&self.db, &record.login_id).await?;
+                logins::end_login(&self.db, &record.login_id).await?;
                 return Err(AppError::InvalidGrant);
             }
             None if !record.is_live(now) => return Err(AppError::InvalidGrant),
             None => Rotation::Fresh,
         };
         let next = new_refresh_token();
-        let rotated = sessions::rotate(
+        let rotated = logins::rotate(
             &self.db,
             how,
             &record.id,
@@ -331,7 +343,7 @@ impl AuthService {
         .await?;
         if !rotated {
             tracing::warn!(login_id = %record.login_id, "refresh token reused; ending its login");
-            sessions::end_login(&self.db, &record.login_id).await?;
+            logins::end_login(&self.db, &record.login_id).await?;
             return Err(AppError::InvalidGrant);
         }
         Ok(TokenPair {
@@ -343,8 +355,8 @@ impl AuthService {
 
     /// RFC 7009: ends the login of a refresh token. Unknown or invalid tokens are ignored.
     pub async fn revoke(&self, refresh_token: &str) -> Result<(), AppError> {
-        if let Some(record) = sessions::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? {
-            sessions::end_login(&self.db, &record.login_id).await?;
+        if let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? {
+            logins::end_login(&self.db, &record.login_id).await?;
             tracing::info!(login_id = %record.login_id, "login ended by revocation");
         }
         Ok(())
@@ -353,7 +365,7 @@ impl AuthService {
     /// Who holds this refresh token, without using it up: for rendering a page to a person
     /// who arrives with the refresh cookie. A token that could not refresh shows no one.
     pub async fn viewer(&self, refresh_token: &str) -> Result<Option<User>, AppError> {
-        let Some(record) = sessions::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
+        let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Ok(None);
         };
         if record.used_at.is_some() || !record.is_live(now_micros()) {
@@ -365,9 +377,14 @@ impl AuthService {
 
     /// Ends every login of the caller, their own included.
     pub async fn sign_out_everywhere(&self, caller: &CurrentUser) -> Result<(), AppError> {
-        sessions::end_all_logins(&self.db, &caller.user.id).await?;
+        self.end_all_logins(&caller.user.id).await?;
         tracing::info!(user_id = %caller.user.id, "signed out everywhere");
         Ok(())
+    }
+
+    /// Ends every login of a user: their refresh tokens and access tokens stop working.
+    pub async fn end_all_logins(&self, user_id: &str) -> Result<(), AppError> {
+        logins::end_all_logins(&self.db, user_id).await.map_err(AppError::from)
     }
 
     /// Verifies a bearer access token and re-reads its user and login: one indexed lookup.
@@ -382,7 +399,7 @@ impl AuthService {
         if found.login_ended_at.is_some() {
             return Err(AppError::InvalidToken);
         }
-        Ok(CurrentUser { id: claims.user_id, login_id: claims.login_id, user: found.user.to_user() })
+        Ok(CurrentUser { user: found.user.to_user() })
     }
 
     /// Start-up: make sure `username` is an enabled admin, creating it with `password` if
@@ -422,14 +439,6 @@ impl AuthService {
         let grace = i64::try_from(self.policies.refresh_reuse_grace_seconds.saturating_mul(1_000_000)).unwrap_or(0);
         grace > 0 && now.saturating_sub(used_at) <= grace
     }
-}
-
-fn conflict_username() -> AppError {
-    AppError::Conflict("That username is already taken".into())
-}
-
-fn conflict_email() -> AppError {
-    AppError::Conflict("That email address is already in use".into())
 }
 
 fn parse_stored_id(id: &str) -> Result<Uuid, AppError> {

@@ -7,7 +7,10 @@
 //! past a check made before the first one is counted. A success then gives its charge back
 //! (or, for an account, clears the count). No transaction is held across a password hash.
 
-use crate::db::{Db, now_micros, with_pool};
+use crate::{
+    config::{LimitSettings, MAX_CONSECUTIVE_ACCOUNT_FAILURES},
+    db::{Db, now_micros, with_pool},
+};
 use sha2::{Digest as _, Sha256};
 use std::net::IpAddr;
 
@@ -22,9 +25,6 @@ const REGISTER_ADDRESS_PREFIX: &str = "register-address:";
 
 /// What `Retry-After` says for a locked account: it stays locked until an admin enables it.
 pub const LOCKED_RETRY_AFTER_SECONDS: u64 = 86_400;
-
-/// NIST SP 800-63B: no more than 100 consecutive failed attempts on one account.
-pub const MAX_CONSECUTIVE_ACCOUNT_FAILURES: u32 = 100;
 
 /// How one kind of key is throttled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,12 +91,12 @@ pub struct Limits {
     pub register_per_address: Policy,
 }
 
-impl Limits {
-    pub fn new(login_per_account: u32, login_per_address: u32, register_per_address: u32) -> Self {
+impl From<LimitSettings> for Limits {
+    fn from(settings: LimitSettings) -> Self {
         Self {
-            login_per_account: Policy::login_per_account(login_per_account),
-            login_per_address: Policy::login_per_address(login_per_address),
-            register_per_address: Policy::register_per_address(register_per_address),
+            login_per_account: Policy::login_per_account(settings.login_per_account),
+            login_per_address: Policy::login_per_address(settings.login_per_address),
+            register_per_address: Policy::register_per_address(settings.register_per_address),
         }
     }
 }

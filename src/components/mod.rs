@@ -1,4 +1,6 @@
 //! Reusable view pieces.
 
+pub mod alert;
 pub mod field;
 pub mod nav;
+pub mod submit;

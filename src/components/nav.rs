@@ -1,6 +1,6 @@
 //! The navigation bar on every page.
 
-use crate::{auth::functions::logout, session::Session};
+use crate::{browser::Session, fns::auth::logout};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 

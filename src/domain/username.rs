@@ -32,11 +32,6 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// The key accounts are matched on (ASCII-lowercased; usernames are ASCII only).
-    pub fn key(&self) -> String {
-        self.0.to_ascii_lowercase()
-    }
 }
 
 impl fmt::Display for Username {
@@ -70,9 +65,8 @@ mod tests {
     }
 
     #[test]
-    fn key_ignores_ascii_case_but_display_keeps_it() {
+    fn display_keeps_the_case_as_typed() {
         let u = Username::parse("Alice").unwrap();
-        assert_eq!(u.key(), "alice");
         assert_eq!(u.to_string(), "Alice");
     }
 }

@@ -1,13 +1,11 @@
 //! `/admin/users`: every account in pages of 50, searchable; disable, enable, promote, demote.
 
 use crate::{
+    browser::{Session, authed},
+    components::alert::{Alert, sentence},
     domain::Role,
-    error::AppError,
-    session::{Session, authed},
-    users::{
-        User,
-        functions::{PAGE_SIZE, list_users, update_user},
-    },
+    fns::users::{list_users, update_user},
+    users::User,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -80,8 +78,7 @@ fn UserTable() -> impl IntoView {
                     message.set(Some(format!("{} updated", updated.username)));
                     users.refetch();
                 }
-                Err(AppError::Conflict(text)) => message.set(Some(text)),
-                Err(e) => message.set(Some(e.to_string())),
+                Err(e) => message.set(Some(sentence(&e))),
             }
         });
     };
@@ -99,19 +96,18 @@ fn UserTable() -> impl IntoView {
                     on:input=move |ev| { search.set(event_target_value(&ev)); run_search(); }
                 />
             </form>
-            <div role="alert" class="form-error" hidden=move || message.get().is_none()>
-                {move || message.get().unwrap_or_default()}
-            </div>
+            <Alert message=message/>
             <Show when=move || mounted.get() fallback=|| view! { <p class="muted">"Loading users…"</p> }>
             <Transition fallback=|| view! { <p class="muted">"Loading users…"</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
-                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(e) => view! { <Alert message=Signal::stored(Some(sentence(&e)))/> }.into_any(),
                         Ok(page) => {
                             let total = page.total;
                             let first = if total == 0 { 0 } else { page.offset + 1 };
                             let last = (page.offset + page.items.len() as i64).min(total);
-                            let (at_start, at_end) = (page.offset == 0, page.offset + PAGE_SIZE >= total);
+                            let (at_start, at_end) = (page.offset == 0, page.offset + page.limit >= total);
+                            let size = page.limit;
                             let rows = page.items.into_iter().map(|user| view! { <UserRow user=user.clone() busy=busy on_change=change/> }).collect_view();
                             view! {
                                 <div class="table-scroll">
@@ -132,9 +128,9 @@ fn UserTable() -> impl IntoView {
                                 </div>
                                 <nav class="pager" aria-label="Pages">
                                     <button type="button" class="button" disabled=at_start
-                                        on:click=move |_| offset.update(|o| *o = (*o - PAGE_SIZE).max(0))>"Previous"</button>
+                                        on:click=move |_| offset.update(|o| *o = (*o - size).max(0))>"Previous"</button>
                                     <button type="button" class="button" disabled=at_end
-                                        on:click=move |_| offset.update(|o| *o += PAGE_SIZE)>"Next"</button>
+                                        on:click=move |_| offset.update(|o| *o += size)>"Next"</button>
                                 </nav>
                             }
                             .into_any()

@@ -1,6 +1,6 @@
 //! `/`: what Gatehouse is, and how to reach it from code.
 
-use crate::session::Session;
+use crate::browser::Session;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -10,12 +10,10 @@ pub fn HomePage() -> impl IntoView {
     // on it to prove hydration happened.
     let session = Session::get();
     let (show_api, set_show_api) = signal(false);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
 
     view! {
         <Title text="Accounts and sign-in"/>
-        <section class="hero" data-hydrated=move || hydrated.get().to_string()>
+        <section class="hero">
             <h1>"Gatehouse"</h1>
             <p class="lead">
                 "Accounts and sign-in for your applications: sign up, log in, and keep your "

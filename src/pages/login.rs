@@ -1,11 +1,15 @@
 //! `/login`: username and password; back to `?next=` (local paths only) or `/me`.
 
 use crate::{
-    auth::functions::Login,
-    components::field::Field,
+    browser::{Session, form_error_from_url},
+    components::{
+        alert::{Alert, sentence},
+        field::Field,
+        submit::SubmitButton,
+    },
     domain::next_path,
     error::AppError,
-    session::{Session, UNREACHABLE, form_error_from_url},
+    fns::auth::Login,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -34,14 +38,14 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     let from_url = StoredValue::new(form_error_from_url(<Login as leptos::server_fn::ServerFn>::PATH));
-    let error = move || match action.value().get().or_else(|| from_url.get_value().map(Err)) {
-        Some(Err(AppError::Unavailable)) => Some(UNREACHABLE.to_owned()),
-        Some(Err(AppError::Internal)) => Some("Something went wrong on our side; please try again".to_owned()),
+    let error = Signal::derive(move || match action.value().get().or_else(|| from_url.get_value().map(Err)) {
         // Throttled: say how long to wait (the same words whether the account exists or not).
-        Some(Err(throttled @ AppError::TooManyRequests { .. })) => Some(throttled.to_string()),
+        Some(Err(e @ (AppError::Unavailable | AppError::Internal | AppError::TooManyRequests { .. }))) => {
+            Some(sentence(&e))
+        }
         Some(Err(_)) => Some(WRONG_CREDENTIALS.to_owned()),
         _ => None,
-    };
+    });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         action.dispatch(Login {
@@ -52,7 +56,7 @@ pub fn LoginPage() -> impl IntoView {
     };
     // A failed attempt returns focus to the username for the next try.
     Effect::new(move || {
-        if error().is_some()
+        if error.with(Option::is_some)
             && let Some(input) = username_input.get()
         {
             let _ = input.focus();
@@ -68,9 +72,7 @@ pub fn LoginPage() -> impl IntoView {
             <h1 id="login-heading">"Log in"</h1>
             {move || session.notice().map(|notice| view! { <p class="notice" role="status">{notice}</p> })}
             <form method="post" action="/fn/login" novalidate on:submit=on_submit>
-                <div role="alert" class="form-error" hidden=move || error().is_none()>
-                    {move || error().unwrap_or_default()}
-                </div>
+                <Alert message=error/>
                 <Field
                     id="login-username"
                     name="username"
@@ -88,9 +90,7 @@ pub fn LoginPage() -> impl IntoView {
                     value=password
                 />
                 <input type="hidden" name="next" prop:value=move || next.get().unwrap_or_default()/>
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
-                </button>
+                <SubmitButton pending=action.pending() idle="Log in" busy="Logging in…"/>
             </form>
             <p class="aside">"No account yet? " <a href="/signup">"Create an account"</a></p>
         </section>

@@ -1,9 +1,9 @@
 //! `/me`: the signed-in person's profile, with "Log out" and "Sign out everywhere".
 
 use crate::{
-    auth::functions::sign_out_everywhere,
-    components::nav::LogoutButton,
-    session::{Session, authed},
+    browser::{Session, authed},
+    components::{alert::Alert, nav::LogoutButton},
+    fns::auth::sign_out_everywhere,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -58,9 +58,7 @@ pub fn MePage() -> impl IntoView {
                             <dt>"Role"</dt><dd>{user.role.as_str()}</dd>
                             <dt>"Member since"</dt><dd><time datetime=user.created_at.clone()>{since}</time></dd>
                         </dl>
-                        <div role="alert" class="form-error" hidden=move || failed.get().is_none()>
-                            {move || failed.get().unwrap_or_default()}
-                        </div>
+                        <Alert message=Signal::derive(move || failed.get().map(str::to_owned))/>
                         <div class="actions">
                             <LogoutButton/>
                             <button type="button" class="button" on:click=everywhere.clone() disabled=move || pending.get()>

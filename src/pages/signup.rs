@@ -2,11 +2,15 @@
 //! same parsers the server runs.
 
 use crate::{
-    auth::functions::Signup,
-    components::field::Field,
+    browser::{Session, form_error_from_url},
+    components::{
+        alert::{Alert, sentence},
+        field::Field,
+        submit::SubmitButton,
+    },
     domain::{Email, FullName, Password, Username},
     error::AppError,
-    session::{Session, UNREACHABLE, form_error_from_url},
+    fns::auth::Signup,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -29,16 +33,7 @@ pub fn SignupPage() -> impl IntoView {
 
     let from_url = StoredValue::new(form_error_from_url(<Signup as leptos::server_fn::ServerFn>::PATH));
     let outcome = move || action.value().get().or_else(|| from_url.get_value().map(Err));
-    let server_error = move |field: &str| -> Option<String> {
-        match outcome() {
-            Some(Err(AppError::Validation(fields))) => fields.get(field).cloned(),
-            Some(Err(AppError::Conflict(message))) => {
-                let target = if message.to_lowercase().contains("email") { "email" } else { "username" };
-                (field == target).then_some(message)
-            }
-            _ => None,
-        }
-    };
+    let server_error = move |field: &str| outcome().and_then(Result::err).and_then(|e| e.message_for(field));
     let local = move |i: usize, check: Option<&'static str>| -> Option<String> {
         (touched.with(|t| t[i]) || submitted.get()).then_some(check).flatten().map(str::to_owned)
     };
@@ -55,14 +50,13 @@ pub fn SignupPage() -> impl IntoView {
             .or_else(|| server_error("password"))
     });
     let errors = [username_error, email_error, full_name_error, password_error];
-    let general_error = move || match outcome() {
-        Some(Err(AppError::Unavailable)) => Some(UNREACHABLE.to_owned()),
-        Some(Err(throttled @ AppError::TooManyRequests { .. })) => Some(throttled.to_string()),
+    let general_error = Signal::derive(move || match outcome() {
+        Some(Err(e @ (AppError::Unavailable | AppError::TooManyRequests { .. }))) => Some(sentence(&e)),
         Some(Err(AppError::Internal | AppError::BadRequest(_) | AppError::Forbidden(_))) => {
-            Some("Something went wrong on our side; please try again".to_owned())
+            Some(sentence(&AppError::Internal))
         }
         _ => None,
-    };
+    });
 
     let navigate_after = navigate.clone();
     Effect::new(move || {
@@ -106,9 +100,7 @@ pub fn SignupPage() -> impl IntoView {
         <section class="card narrow" aria-labelledby="signup-heading">
             <h1 id="signup-heading">"Create your account"</h1>
             <form method="post" action="/fn/signup" novalidate on:submit=on_submit>
-                <div role="alert" class="form-error" hidden=move || general_error().is_none()>
-                    {move || general_error().unwrap_or_default()}
-                </div>
+                <Alert message=general_error/>
                 <Field id="signup-username" name="username" label="Username" autocomplete="username"
                     hint="3 to 32 letters, digits, '_', '.' or '-'"
                     value=username error=username_error on_blur=move |()| touch(0) node_ref=inputs[0]/>
@@ -122,9 +114,7 @@ pub fn SignupPage() -> impl IntoView {
                 <p class="strength" aria-live="polite" hidden=move || password.with(String::is_empty)>
                     "Password strength: " <strong>{strength}</strong>
                 </p>
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Signing up…" } else { "Sign up" }}
-                </button>
+                <SubmitButton pending=action.pending() idle="Sign up" busy="Signing up…"/>
             </form>
             <p class="aside">"Already have an account? " <a href="/login">"Log in to your account"</a></p>
         </section>

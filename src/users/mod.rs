@@ -1,6 +1,5 @@
 //! The user as clients see it, and (server only) where users are stored.
 
-pub mod functions;
 #[cfg(feature = "ssr")]
 pub mod repository;
 #[cfg(feature = "ssr")]

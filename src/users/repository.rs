@@ -78,13 +78,6 @@ pub struct NewUser<'a> {
     pub role: Role,
 }
 
-#[derive(Debug)]
-pub enum InsertError {
-    UsernameTaken,
-    EmailTaken,
-    Db(sqlx::Error),
-}
-
 /// The form of an email address that uniqueness compares: lowercased with Unicode's rules
 /// here, not by the database (SQLite's lower() folds ASCII only).
 fn email_key(email: &str) -> String {
@@ -109,9 +102,9 @@ pub async fn taken(db: &Db, username: &str, email: Option<&str>) -> Result<(bool
     Ok((username_taken, email_taken))
 }
 
-/// Inserts a user. The unique indexes decide races: the loser gets `UsernameTaken` or
-/// `EmailTaken`, never a duplicate.
-pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<UserRow, InsertError> {
+/// Inserts a user; `None` when a unique index refused it (a race lost to another insert:
+/// [`taken`] then says which value is in use). Never a duplicate.
+pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<Option<UserRow>, sqlx::Error> {
     let row = UserRow {
         id: Uuid::now_v7().to_string(),
         username: new.username.to_owned(),
@@ -141,12 +134,9 @@ pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<UserRow, InsertError> 
         .map(|_| ())
     });
     match result {
-        Ok(_) => Ok(row),
-        Err(e) if is_unique_violation(&e) => {
-            let message = e.to_string().to_lowercase();
-            if message.contains("email") { Err(InsertError::EmailTaken) } else { Err(InsertError::UsernameTaken) }
-        }
-        Err(e) => Err(InsertError::Db(e)),
+        Ok(()) => Ok(Some(row)),
+        Err(e) if is_unique_violation(&e) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

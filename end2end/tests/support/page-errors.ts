@@ -9,8 +9,3 @@ export function watchForErrors(page: Page): string[] {
   page.on("pageerror", (error) => errors.push(error.message));
   return errors;
 }
-
-/** Waits until the WASM has hydrated the page (the home page marks it). */
-export async function waitForHydration(page: Page): Promise<void> {
-  await page.locator('[data-hydrated="true"]').waitFor();
-}

@@ -1,10 +1,7 @@
 //! The database under load: hundreds of registrations and a thousand logins in flight at
 //! once finish without a 5xx, and every account exists exactly once afterwards.
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::TestApp;
+use crate::helpers::{ADMIN, TestApp};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 
@@ -45,7 +42,7 @@ async fn five_hundred_registrations_and_a_thousand_logins_at_once() {
         seen.extend(page["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_owned()));
     }
     seen.sort();
-    let expected: Vec<String> = (0..PEOPLE).map(name).chain([common::ADMIN.to_owned()]).collect::<Vec<_>>();
+    let expected: Vec<String> = (0..PEOPLE).map(name).chain([ADMIN.to_owned()]).collect::<Vec<_>>();
     let mut expected = expected;
     expected.sort();
     assert_eq!(seen, expected);

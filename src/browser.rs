@@ -1,30 +1,19 @@
 //! The signed-in state in the browser, and how protected server functions are called.
 //!
 //! The access token lives in `localStorage` (gloo-storage) and goes out as
-//! `Authorization: Bearer` through [`AuthClient`]. The refresh token never reaches this
+//! `Authorization: Bearer` through `fns::client::AuthClient`. The refresh token never reaches this
 //! code: it is an `HttpOnly` cookie the `refresh` and `logout` server functions use.
 
 use crate::{
-    auth::functions::{SignedIn, refresh},
     error::AppError,
+    fns::{
+        auth::{SignedIn, refresh},
+        client::storage,
+    },
     users::User,
 };
 use leptos::prelude::*;
-use leptos::server_fn::{
-    client::{Client, browser::BrowserClient},
-    error::FromServerFnError,
-    request::browser::BrowserRequest,
-    response::browser::BrowserResponse,
-};
 use std::future::Future;
-
-/// `localStorage` key of the access token.
-pub const ACCESS_TOKEN_KEY: &str = "gatehouse.access_token";
-/// `localStorage` key written on logout, so every other open tab signs out too.
-pub const SIGNED_OUT_KEY: &str = "gatehouse.signed_out";
-
-/// Shown when a form's server function could not be reached.
-pub const UNREACHABLE: &str = "Gatehouse could not be reached; check your connection and try again";
 
 /// Shown on the login page when a session ended because the account was disabled.
 pub const DISABLED_NOTICE: &str = "Your account has been disabled";
@@ -222,78 +211,4 @@ mod cross_tab {
     pub async fn refresh_once(_failed_token: Option<String>) -> Result<Renewed, AppError> {
         refresh().await.map(Renewed::Refreshed)
     }
-}
-
-/// The server function client of protected calls: the browser's `fetch`, plus the bearer
-/// access token from `localStorage`.
-pub struct AuthClient;
-
-impl<E, IS, OS> Client<E, IS, OS> for AuthClient
-where
-    E: FromServerFnError,
-    IS: FromServerFnError,
-    OS: FromServerFnError,
-{
-    type Request = BrowserRequest;
-    type Response = BrowserResponse;
-
-    fn send(req: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
-        if let Some(token) = storage::load() {
-            req.headers().set("Authorization", &format!("Bearer {token}"));
-        }
-        <BrowserClient as Client<E, IS, OS>>::send(req)
-    }
-
-    #[allow(refining_impl_trait)]
-    fn open_websocket(
-        path: &str,
-    ) -> impl Future<
-        Output = Result<
-            (
-                impl futures::Stream<Item = Result<bytes::Bytes, bytes::Bytes>> + Send + 'static,
-                impl futures::Sink<bytes::Bytes> + Send + 'static,
-            ),
-            E,
-        >,
-    > + Send {
-        <BrowserClient as Client<E, IS, OS>>::open_websocket(path)
-    }
-
-    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
-        <BrowserClient as Client<E, IS, OS>>::spawn(future)
-    }
-}
-
-/// `localStorage` in the browser; nothing on the server, which never holds access tokens.
-#[cfg(feature = "hydrate")]
-mod storage {
-    use super::{ACCESS_TOKEN_KEY, SIGNED_OUT_KEY};
-    use gloo_storage::{LocalStorage, Storage as _};
-
-    pub fn load() -> Option<String> {
-        LocalStorage::get::<String>(ACCESS_TOKEN_KEY).ok()
-    }
-
-    pub fn store(token: &str) {
-        let _ = LocalStorage::set(ACCESS_TOKEN_KEY, token);
-    }
-
-    pub fn clear(broadcast: bool) {
-        LocalStorage::delete(ACCESS_TOKEN_KEY);
-        if broadcast {
-            // A new value each time, so the `storage` event fires in every other tab.
-            let _ = LocalStorage::set(SIGNED_OUT_KEY, js_sys::Date::now());
-        }
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-mod storage {
-    pub fn load() -> Option<String> {
-        None
-    }
-
-    pub fn store(_token: &str) {}
-
-    pub fn clear(_broadcast: bool) {}
 }

@@ -1,10 +1,7 @@
 //! The token endpoint (RFC 6749), rotation and reuse detection, revocation (RFC 7009),
 //! sign-out-everywhere, and bearer-token checks (RFC 6750, RFC 8725).
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{SECRET, TestApp, expect_error, www_authenticate};
+use crate::helpers::{SECRET, TestApp, expect_error, www_authenticate};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

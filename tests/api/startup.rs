@@ -1,6 +1,5 @@
 //! The real binary: a bad configuration stops start-up with one clear line and a non-zero
 //! exit; a good one serves.
-#![cfg(feature = "ssr")]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -1,11 +1,8 @@
 //! Abuse protection and browser-facing hardening over real HTTP: throttling (per account,
 //! per address, sign-ups, shared through the database), security headers and the CSP nonce,
 //! the refresh grace window, and rehashing of weaker password hashes.
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{TestApp, Tokens, expect_error};
+use crate::helpers::{TestApp, Tokens, expect_error};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -166,7 +163,7 @@ async fn a_hundred_consecutive_failures_lock_the_account_until_an_admin_enables_
     let alice = app.create_user("alice", PASSWORD).await;
     // Bring alice to 99 consecutive failures without spending a day on delays.
     let key = gatehouse::auth::throttle::account_key("alice");
-    set_failures(&app.db_url, &key, 99).await;
+    set_failures(&app, &key, 99).await;
     expect_error(app.login("alice", "wrong passphrase").await, 400, "invalid_grant").await;
     let response = app.login("alice", PASSWORD).await;
     assert_eq!(retry_after(&response), 86_400);
@@ -179,31 +176,17 @@ async fn a_hundred_consecutive_failures_lock_the_account_until_an_admin_enables_
     assert_eq!(app.login("alice", PASSWORD).await.status(), 200);
 }
 
-/// Writes a throttle row directly, as if `failures` attempts had been made.
-async fn set_failures(db_url: &str, key: &str, failures: i64) {
-    let sql = "INSERT INTO throttle (key, failures, window_start, blocked_until) VALUES ($1, $2, 0, 0)";
-    if db_url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
-        sqlx::query(sql).bind(key).bind(failures).execute(&pool).await.unwrap();
-        pool.close().await;
-    } else {
-        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
-        sqlx::query(sql).bind(key).bind(failures).execute(&pool).await.unwrap();
-        pool.close().await;
-    }
+/// Writes a throttle row directly, as if `failures` attempts had been made. The values go
+/// into the SQL text: `key` is a hex digest with a fixed prefix and `failures` a number.
+async fn set_failures(app: &TestApp, key: &str, failures: i64) {
+    let sql =
+        format!("INSERT INTO throttle (key, failures, window_start, blocked_until) VALUES ('{key}', {failures}, 0, 0)");
+    assert_eq!(app.sql_execute(&sql).await, 1);
 }
 
-async fn stored_hash(db_url: &str, username: &str) -> String {
-    let sql = "SELECT password_hash FROM users WHERE username = $1";
-    if db_url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
-        let (hash,): (String,) = sqlx::query_as(sql).bind(username).fetch_one(&pool).await.unwrap();
-        hash
-    } else {
-        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
-        let (hash,): (String,) = sqlx::query_as(sql).bind(username).fetch_one(&pool).await.unwrap();
-        hash
-    }
+/// The stored password hash of `username` (a plain name from this file).
+async fn stored_hash(app: &TestApp, username: &str) -> String {
+    app.sql_string(&format!("SELECT password_hash FROM users WHERE username = '{username}'")).await
 }
 
 #[tokio::test]
@@ -222,17 +205,17 @@ async fn a_login_rehashes_a_password_stored_with_weaker_parameters() {
     let weak =
         TestApp::spawn_with(&[("GATEHOUSE_ARGON2_MEMORY_KIB", "7168"), ("GATEHOUSE_ARGON2_ITERATIONS", "5")]).await;
     weak.create_user("alice", PASSWORD).await;
-    let before = stored_hash(&weak.db_url, "alice").await;
+    let before = stored_hash(&weak, "alice").await;
     assert!(before.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{before}");
     // A login on the weak instance keeps the hash as it is.
     assert_eq!(weak.login("alice", PASSWORD).await.status(), 200);
-    assert_eq!(stored_hash(&weak.db_url, "alice").await, before);
+    assert_eq!(stored_hash(&weak, "alice").await, before);
     // The stronger configuration upgrades it at the next login; a wrong password does not.
     let strong = weak.spawn_sharing(&[]).await;
     expect_error(strong.login("alice", "wrong passphrase").await, 400, "invalid_grant").await;
-    assert_eq!(stored_hash(&weak.db_url, "alice").await, before);
+    assert_eq!(stored_hash(&weak, "alice").await, before);
     assert_eq!(strong.login("alice", PASSWORD).await.status(), 200);
-    let after = stored_hash(&weak.db_url, "alice").await;
+    let after = stored_hash(&weak, "alice").await;
     assert!(after.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{after}");
     // The new hash still lets the person in, on either instance.
     assert_eq!(strong.login("alice", PASSWORD).await.status(), 200);

@@ -1,6 +1,5 @@
 //! `Leptos.toml` (read by the binary at run time) must agree with Cargo.toml's
 //! `[package.metadata.leptos]` (read by cargo-leptos at build time).
-#![cfg(feature = "ssr")]
 
 fn table(path: &str) -> toml::Table {
     let text = std::fs::read_to_string(path).unwrap();

@@ -1,11 +1,8 @@
 //! The periodic purge: ended and expired logins, expired refresh tokens and spent address
 //! throttle counters are deleted a day after they stopped counting, and nothing else is.
 //! The purge is called with a clock moved forward instead of waiting days.
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{TestApp, expect_error};
+use crate::helpers::{TestApp, expect_error};
 use gatehouse::{
     auth::service::{PURGE_RETENTION_SECONDS, Purged},
     db::now_micros,
@@ -15,20 +12,9 @@ const PASSWORD: &str = "a long passphrase";
 const SECOND: i64 = 1_000_000;
 const REFRESH_TTL: i64 = 3 * 86_400;
 
-/// Rows of `table` (a fixed name from this file), read with a connection of the test's own.
-async fn count(db_url: &str, table: &str) -> i64 {
-    let sql = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"));
-    if db_url.starts_with("sqlite:") {
-        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        n
-    } else {
-        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
-        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&pool).await.unwrap();
-        pool.close().await;
-        n
-    }
+/// Rows of `table` (a fixed name from this file), read through the app's own pool.
+async fn count(app: &TestApp, table: &str) -> i64 {
+    app.sql_i64(&format!("SELECT COUNT(*) FROM {table}")).await
 }
 
 #[tokio::test]
@@ -41,19 +27,19 @@ async fn a_day_after_a_login_ends_it_is_deleted_and_live_logins_are_untouched() 
         app.client.post(app.url("/api/v1/auth/revoke")).form(&[("token", &ended.refresh)]).send().await.unwrap();
     assert_eq!(revoked.status(), 200);
     let live = app.tokens("alice", PASSWORD).await;
-    assert_eq!(count(&app.db_url, "logins").await, 2);
+    assert_eq!(count(&app, "logins").await, 2);
 
     // Within the retention time nothing goes, not even the ended login.
     let soon = now_micros() + (PURGE_RETENTION_SECONDS - 60) * SECOND;
     assert_eq!(app.auth.purge(soon).await.unwrap(), Purged::default());
-    assert_eq!(count(&app.db_url, "logins").await, 2);
+    assert_eq!(count(&app, "logins").await, 2);
 
     // A day after it ended, the ended login and its token go; the live one stays and works.
     let next_day = now_micros() + (PURGE_RETENTION_SECONDS + 60) * SECOND;
     let purged = app.auth.purge(next_day).await.unwrap();
     assert_eq!(purged.logins, 1, "{purged:?}");
-    assert_eq!(count(&app.db_url, "logins").await, 1);
-    assert_eq!(count(&app.db_url, "refresh_tokens").await, 1);
+    assert_eq!(count(&app, "logins").await, 1);
+    assert_eq!(count(&app, "refresh_tokens").await, 1);
     expect_error(app.refresh(&ended.refresh).await, 400, "invalid_grant").await;
     assert_eq!(app.me(&live.access).await.status(), 200);
     let refreshed = app.refresh(&live.refresh).await;
@@ -62,15 +48,15 @@ async fn a_day_after_a_login_ends_it_is_deleted_and_live_logins_are_untouched() 
 
     // The live login's used token is kept until it expires, for reuse detection.
     assert_eq!(app.auth.purge(next_day).await.unwrap(), Purged::default());
-    assert_eq!(count(&app.db_url, "refresh_tokens").await, 2);
+    assert_eq!(count(&app, "refresh_tokens").await, 2);
 
     // A day after its last refresh token expired, the login that was never ended goes too,
     // and with it every access token it issued.
     let after_expiry = now_micros() + (REFRESH_TTL + PURGE_RETENTION_SECONDS + 60) * SECOND;
     let purged = app.auth.purge(after_expiry).await.unwrap();
     assert_eq!(purged.logins, 1, "{purged:?}");
-    assert_eq!(count(&app.db_url, "logins").await, 0);
-    assert_eq!(count(&app.db_url, "refresh_tokens").await, 0);
+    assert_eq!(count(&app, "logins").await, 0);
+    assert_eq!(count(&app, "refresh_tokens").await, 0);
     let access = refreshed["access_token"].as_str().unwrap();
     expect_error(app.me(access).await, 401, "invalid_token").await;
     // The account itself is never purged: a new login works.
@@ -88,7 +74,7 @@ async fn spent_address_counters_go_and_account_counters_stay() {
     app.create_user("bob", PASSWORD).await;
     expect_error(app.login("bob", "not the passphrase").await, 400, "invalid_grant").await;
     // One counter for the account, one for the address's failures, one for its sign-ups.
-    assert_eq!(count(&app.db_url, "throttle").await, 3);
+    assert_eq!(count(&app, "throttle").await, 3);
 
     // Inside the hour, the address counters still count.
     let in_window = now_micros() + 3000 * SECOND;
@@ -96,5 +82,5 @@ async fn spent_address_counters_go_and_account_counters_stay() {
 
     let after_window = now_micros() + 3700 * SECOND;
     assert_eq!(app.auth.purge(after_window).await.unwrap().throttle_counters, 2);
-    assert_eq!(count(&app.db_url, "throttle").await, 1, "the account's consecutive failures stay");
+    assert_eq!(count(&app, "throttle").await, 1, "the account's consecutive failures stay");
 }

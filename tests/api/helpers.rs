@@ -1,12 +1,12 @@
-//! Test harness: the real router on an ephemeral port, against a fresh database of the
-//! backend chosen by `GATEHOUSE_TEST_BACKEND` (`sqlite`, the default, or `postgres`).
-#![allow(dead_code)]
+//! Test harness: the real server on an ephemeral port, against a fresh database of the
+//! backend chosen by `GATEHOUSE_TEST_BACKEND` (`sqlite`, the default, or `postgres`), and
+//! one HTTP client for it and for the real processes of the multi-instance tests.
 
-use gatehouse::{config::Config, server};
+use gatehouse::{config::Config, db::Db, server};
 use leptos::config::LeptosOptions;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use std::{collections::HashMap, path::PathBuf};
+use std::{collections::HashMap, ops::Deref, path::PathBuf, sync::Arc};
 
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
 pub const ADMIN: &str = "root_admin";
@@ -47,9 +47,7 @@ impl TestDatabase {
             other => panic!("GATEHOUSE_TEST_BACKEND must be sqlite or postgres, not {other:?}"),
         }
     }
-}
 
-impl TestDatabase {
     /// A private scratch directory that lives as long as the database.
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
@@ -77,63 +75,18 @@ impl Drop for TestDatabase {
     }
 }
 
-pub struct TestApp {
+/// The JSON API of one running server, whether in this process ([`TestApp`]) or a real
+/// `gatehouse` process (the multi-instance tests): the same calls, the same assertions.
+#[derive(Clone, Debug)]
+pub struct Api {
     pub base: String,
     pub client: Client,
-    /// The database URL, for tests that look at or prepare rows themselves.
-    pub db_url: String,
-    /// The app's services, for tests that call one directly (e.g. with a chosen clock).
-    pub auth: std::sync::Arc<gatehouse::auth::service::AuthService>,
-    /// Owned by the first app on a database; apps sharing it hold `None`.
-    db: Option<TestDatabase>,
 }
 
-impl TestApp {
-    /// An app with the admin `ADMIN` and a 15-minute access token.
-    pub async fn spawn() -> Self {
-        Self::spawn_with(&[]).await
-    }
-
-    /// An app configured by these variables on top of the test defaults. Throttling is off
-    /// unless a test turns it on (most tests make many logins and sign-ups from one address).
-    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
-        let db = TestDatabase::create().await;
-        let mut app = Self::serve(&db.url, &db.dir, vars).await;
-        app.db = Some(db);
-        app
-    }
-
-    /// A second instance on this app's database (for example with other settings).
-    pub async fn spawn_sharing(&self, vars: &[(&str, &str)]) -> Self {
-        let dir = &self.db.as_ref().expect("the owning app").dir;
-        Self::serve(&self.db_url, dir, vars).await
-    }
-
-    async fn serve(db_url: &str, dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
-        let mut env: HashMap<String, String> = HashMap::from([
-            ("GATEHOUSE_DATABASE_URL".into(), db_url.to_owned()),
-            ("GATEHOUSE_JWT_SECRET".into(), SECRET.into()),
-            ("GATEHOUSE_ADMIN_USERNAME".into(), ADMIN.into()),
-            ("GATEHOUSE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
-            ("GATEHOUSE_DATABASE_POOL_SIZE".into(), "8".into()),
-            ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT".into(), "0".into()),
-            ("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS".into(), "0".into()),
-            ("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS".into(), "0".into()),
-        ]);
-        for (k, v) in vars {
-            env.insert((*k).into(), (*v).into());
-        }
-        let config = Config::from_lookup(|k| env.get(k).cloned(), dir).expect("test configuration");
-        let options = LeptosOptions::builder().output_name("gatehouse").site_root("target/site").build();
-        let state = server::build_state(&config, options).await.expect("state");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let auth = std::sync::Arc::clone(&state.auth);
-        let router = server::build_router(state);
-        tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
-        });
-        Self { base: format!("http://{addr}"), client: Client::new(), db_url: db_url.to_owned(), auth, db: None }
+impl Api {
+    /// A client for the server at `base` (`http://host:port`, no trailing slash).
+    pub fn new(base: String) -> Self {
+        Self { base, client: Client::new() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -188,6 +141,122 @@ impl TestApp {
 
     pub async fn me(&self, access: &str) -> Response {
         self.get("/api/v1/users/me", access).await
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the pool of `$db`, whichever backend it is: the one
+/// place the tests fork on the backend (the same body compiles against both drivers).
+macro_rules! with_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// The app in this process, served on an ephemeral port; its [`Api`] is reached through
+/// `Deref`, so `app.login(..)`, `app.url(..)` and `app.client` read as before.
+pub struct TestApp {
+    pub api: Api,
+    /// The app's own database pool, for tests that look at or prepare rows themselves.
+    pub db: Db,
+    /// The app's services, for tests that call one directly (e.g. with a chosen clock).
+    pub auth: Arc<gatehouse::auth::service::AuthService>,
+    /// Owned by the first app on a database; apps sharing it hold `None`.
+    database: Option<TestDatabase>,
+}
+
+impl Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl TestApp {
+    /// An app with the admin `ADMIN` and a 15-minute access token.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// An app configured by these variables on top of the test defaults. Throttling is off
+    /// unless a test turns it on (most tests make many logins and sign-ups from one address).
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        let database = TestDatabase::create().await;
+        let mut app = Self::serve(&database.url, database.dir(), vars).await;
+        app.database = Some(database);
+        app
+    }
+
+    /// A second instance on this app's database (for example with other settings).
+    pub async fn spawn_sharing(&self, vars: &[(&str, &str)]) -> Self {
+        let database = self.database.as_ref().expect("the owning app");
+        Self::serve(&database.url, database.dir(), vars).await
+    }
+
+    /// Builds the state as `main` does and serves it through the same `server::serve`, so the
+    /// tests exercise the router, middleware and connect-info of the real binary.
+    async fn serve(db_url: &str, dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("GATEHOUSE_DATABASE_URL".into(), db_url.to_owned()),
+            ("GATEHOUSE_JWT_SECRET".into(), SECRET.into()),
+            ("GATEHOUSE_ADMIN_USERNAME".into(), ADMIN.into()),
+            ("GATEHOUSE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+            ("GATEHOUSE_DATABASE_POOL_SIZE".into(), "8".into()),
+            ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT".into(), "0".into()),
+            ("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS".into(), "0".into()),
+            ("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS".into(), "0".into()),
+        ]);
+        for (k, v) in vars {
+            env.insert((*k).into(), (*v).into());
+        }
+        let config = Config::from_lookup(|k| env.get(k).cloned(), dir).expect("test configuration");
+        let options = LeptosOptions::builder().output_name("gatehouse").site_root("target/site").build();
+        let state = server::build_state(&config, options).await.expect("state");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let db = state.db.clone();
+        let auth = Arc::clone(&state.auth);
+        // Never shut down: the server lives until the test's runtime ends.
+        tokio::spawn(async move {
+            server::serve(listener, state, std::future::pending::<()>()).await.expect("the test server");
+        });
+        Self { api: Api::new(format!("http://{addr}")), db, auth, database: None }
+    }
+
+    /// The first column of the one row `sql` returns, as an integer (e.g. a `COUNT(*)`).
+    pub async fn sql_i64(&self, sql: &str) -> i64 {
+        with_pool!(&self.db, pool => {
+            let (value,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            value
+        })
+    }
+
+    /// The first column of the one row `sql` returns, as text.
+    pub async fn sql_string(&self, sql: &str) -> String {
+        with_pool!(&self.db, pool => {
+            let (value,): (String,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            value
+        })
+    }
+
+    /// Runs a statement that returns no rows; returns how many rows it changed.
+    pub async fn sql_execute(&self, sql: &str) -> u64 {
+        with_pool!(&self.db, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(pool)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .rows_affected()
+        })
     }
 }
 

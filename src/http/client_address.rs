@@ -89,9 +89,16 @@ fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
     }
 }
 
+impl TrustedProxies {
+    /// The client of a request: its socket peer, or what trusted proxies say it is.
+    pub fn client_of(&self, parts: &Parts) -> IpAddr {
+        self.client(peer(parts), &parts.headers)
+    }
+}
+
 /// The socket peer recorded by the server (`into_make_service_with_connect_info`). Without
 /// it every caller shares one unspecified address, which only makes limits stricter.
-pub fn peer(parts: &Parts) -> IpAddr {
+fn peer(parts: &Parts) -> IpAddr {
     parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()

@@ -2,23 +2,20 @@
 //! does to a login, an account or a throttle count, the other sees at the next request.
 //! Real processes (the release-profile or debug binary cargo built), real HTTP, and the
 //! database of `GATEHOUSE_TEST_BACKEND` (PostgreSQL in CI; SQLite shares a file in WAL mode).
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{ADMIN, ADMIN_PASSWORD, SECRET, TestDatabase};
-use reqwest::{Client, Response};
+use crate::helpers::{ADMIN, ADMIN_PASSWORD, Api, SECRET, TestDatabase, Tokens};
 use serde_json::{Value, json};
+use std::ops::Deref;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const PASSWORD: &str = "a long passphrase";
 
-/// One `gatehouse` process on a free port.
+/// One `gatehouse` process on a free port, called through the same [`Api`] as the in-process
+/// app (`Deref`, so `a.login(..)` and `a.client` read alike in both kinds of test).
 struct Instance {
     child: Child,
-    base: String,
-    client: Client,
+    api: Api,
 }
 
 impl Instance {
@@ -42,7 +39,7 @@ impl Instance {
             .stderr(Stdio::null())
             .spawn()
             .expect("start gatehouse");
-        let instance = Self { child, base: format!("http://127.0.0.1:{port}"), client: Client::new() };
+        let instance = Self { child, api: Api::new(format!("http://127.0.0.1:{port}")) };
         for _ in 0..200 {
             if let Ok(r) = instance.client.get(instance.url("/api/v1/health")).send().await
                 && r.status() == 200
@@ -53,31 +50,13 @@ impl Instance {
         }
         panic!("gatehouse on port {port} never became healthy");
     }
+}
 
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
+impl Deref for Instance {
+    type Target = Api;
 
-    async fn login(&self, username: &str, password: &str) -> Response {
-        let form = [("grant_type", "password"), ("username", username), ("password", password)];
-        self.client.post(self.url("/api/v1/auth/token")).form(&form).send().await.unwrap()
-    }
-
-    async fn tokens(&self, username: &str, password: &str) -> (String, String) {
-        let response = self.login(username, password).await;
-        assert_eq!(response.status(), 200, "login of {username}");
-        let body: Value = response.json().await.unwrap();
-        (body["access_token"].as_str().unwrap().into(), body["refresh_token"].as_str().unwrap().into())
-    }
-
-    async fn refresh(&self, refresh_token: &str) -> Response {
-        let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
-        self.client.post(self.url("/api/v1/auth/token")).form(&form).send().await.unwrap()
-    }
-
-    async fn me(&self, access: &str) -> u16 {
-        let r = self.client.get(self.url("/api/v1/users/me")).bearer_auth(access).send().await.unwrap();
-        r.status().as_u16()
+    fn deref(&self) -> &Api {
+        &self.api
     }
 }
 
@@ -99,49 +78,40 @@ async fn two_instances() -> (TestDatabase, Instance, Instance) {
 #[tokio::test]
 async fn tokens_logins_and_replays_are_shared_by_every_instance() {
     let (_db, a, b) = two_instances().await;
-    let registered =
-        a.client.post(a.url("/api/v1/auth/register")).json(&json!({"username": "alice", "password": PASSWORD}));
-    assert_eq!(registered.send().await.unwrap().status(), 201);
+    assert_eq!(a.register(json!({"username": "alice", "password": PASSWORD})).await.status(), 201);
 
     // A token from A works on B, and B rotates A's refresh token.
-    let (access, refresh) = a.tokens("alice", PASSWORD).await;
-    assert_eq!(b.me(&access).await, 200);
+    let Tokens { access, refresh } = a.tokens("alice", PASSWORD).await;
+    assert_eq!(b.me(&access).await.status(), 200);
     let rotated = b.refresh(&refresh).await;
     assert_eq!(rotated.status(), 200);
     let rotated: Value = rotated.json().await.unwrap();
     // The old token replayed on A is caught, and ends the login everywhere.
     assert_eq!(a.refresh(&refresh).await.status(), 400);
-    assert_eq!(b.me(rotated["access_token"].as_str().unwrap()).await, 401);
+    assert_eq!(b.me(rotated["access_token"].as_str().unwrap()).await.status(), 401);
     assert_eq!(b.refresh(rotated["refresh_token"].as_str().unwrap()).await.status(), 400);
 
     // Revoke (logout) on B ends a login made on A.
-    let (access, refresh) = a.tokens("alice", PASSWORD).await;
+    let Tokens { access, refresh } = a.tokens("alice", PASSWORD).await;
     let revoked = b.client.post(b.url("/api/v1/auth/revoke")).form(&[("token", refresh.as_str())]).send().await;
     assert_eq!(revoked.unwrap().status(), 200);
-    assert_eq!(a.me(&access).await, 401);
+    assert_eq!(a.me(&access).await.status(), 401);
 
     // Sign-out-everywhere on A ends a login made on B.
-    let (on_a, _) = a.tokens("alice", PASSWORD).await;
-    let (on_b, _) = b.tokens("alice", PASSWORD).await;
+    let on_a = a.tokens("alice", PASSWORD).await.access;
+    let on_b = b.tokens("alice", PASSWORD).await.access;
     let everywhere = a.client.post(a.url("/api/v1/users/me/sign-out-everywhere")).bearer_auth(&on_a).send().await;
     assert_eq!(everywhere.unwrap().status(), 204);
-    assert_eq!(b.me(&on_b).await, 401);
+    assert_eq!(b.me(&on_b).await.status(), 401);
 }
 
 #[tokio::test]
 async fn admin_changes_and_throttle_counts_are_seen_by_the_other_instance() {
     let (_db, a, b) = two_instances().await;
-    let created = a
-        .client
-        .post(a.url("/api/v1/auth/register"))
-        .json(&json!({"username": "bob", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let bob: Value = created.json().await.unwrap();
+    let bob: Value = a.register(json!({"username": "bob", "password": PASSWORD})).await.json().await.unwrap();
     let bob_path = a.url(&format!("/api/v1/users/{}", bob["id"].as_str().unwrap()));
-    let (admin, _) = a.tokens(ADMIN, ADMIN_PASSWORD).await;
-    let (bob_on_b, _) = b.tokens("bob", PASSWORD).await;
+    let admin = a.tokens(ADMIN, ADMIN_PASSWORD).await.access;
+    let bob_on_b = b.tokens("bob", PASSWORD).await.access;
     let list = |token: String| {
         let b = &b;
         async move { b.client.get(b.url("/api/v1/users")).bearer_auth(token).send().await.unwrap().status() }
@@ -157,7 +127,7 @@ async fn admin_changes_and_throttle_counts_are_seen_by_the_other_instance() {
 
     // Disabling through A rejects bob's token on B at once.
     assert_eq!(patch(json!({"disabled": true})).await.unwrap().status(), 200);
-    assert_eq!(b.me(&bob_on_b).await, 403);
+    assert_eq!(b.me(&bob_on_b).await.status(), 403);
     assert_eq!(b.login("bob", PASSWORD).await.status(), 400);
     assert_eq!(patch(json!({"disabled": false})).await.unwrap().status(), 200);
     assert_eq!(b.login("bob", PASSWORD).await.status(), 200);

@@ -1,9 +1,6 @@
 //! Registration, the user object, request parsing and the error shape.
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{TestApp, expect_error};
+use crate::helpers::{TestApp, expect_error};
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -1,9 +1,6 @@
 //! Admin routes: list, search, paging, get, patch; disabled accounts; role changes.
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{ADMIN, TestApp, expect_error, www_authenticate};
+use crate::helpers::{ADMIN, TestApp, expect_error, www_authenticate};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "a long passphrase";

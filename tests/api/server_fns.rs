@@ -1,10 +1,7 @@
 //! The browser app's server functions over real HTTP: statuses, the refresh cookie, and
 //! that every protected one checks its own caller.
-#![cfg(feature = "ssr")]
 
-mod common;
-
-use common::{ADMIN, ADMIN_PASSWORD, TestApp, www_authenticate};
+use crate::helpers::{ADMIN, ADMIN_PASSWORD, TestApp, www_authenticate};
 use reqwest::Response;
 use serde_json::Value;
 

@@ -1,0 +1,129 @@
+//! Server functions for accounts and sessions. The refresh cookie reaches only `viewer`,
+//! `refresh` and `logout` (and is set by `login`/`signup`); everything else needs the bearer
+//! access token.
+
+use crate::{error::AppError, fns::client::AuthClient, users::User};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the browser keeps after signing in: the person, and a short-lived access token.
+/// The refresh token travels only in the `HttpOnly` cookie.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub user: User,
+    pub access_token: String,
+    pub expires_in: u64,
+}
+
+/// Logs in with a password. Sets the refresh cookie; a plain form post (no JavaScript) is
+/// redirected to `next` (a local path) or `/me`.
+#[server(prefix = "/fn", endpoint = "login")]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignedIn, AppError> {
+    use crate::fns::context;
+    let (parts, state) = context::same_origin_context()?;
+    let pair = state.auth.login(&username, &password, state.client_ip(&parts)).await?;
+    let user = state.auth.authenticate(&pair.access_token).await?.user;
+    Ok(browser::signed_in(&state, &parts, user, pair, next.as_deref()))
+}
+
+/// Creates an account and signs the person in.
+#[server(prefix = "/fn", endpoint = "signup")]
+pub async fn signup(
+    username: String,
+    password: String,
+    email: Option<String>,
+    full_name: Option<String>,
+) -> Result<SignedIn, AppError> {
+    use crate::{auth::service::Registration, fns::context};
+    let (parts, state) = context::same_origin_context()?;
+    let registration = Registration {
+        username: &username,
+        password: &password,
+        email: email.as_deref(),
+        full_name: full_name.as_deref(),
+    };
+    let (user, pair) = state.auth.sign_up(registration, state.client_ip(&parts)).await?;
+    Ok(browser::signed_in(&state, &parts, user, pair, None))
+}
+
+/// Who is looking, from the refresh cookie, without using it up: lets the server render the
+/// signed-in view on first paint. Changes nothing.
+#[server(prefix = "/fn", endpoint = "viewer")]
+pub async fn viewer() -> Result<Option<User>, AppError> {
+    use crate::fns::context;
+    let state = context::state()?;
+    match state.refresh_cookie.read(&context::request_parts()?.headers) {
+        Some(token) => state.auth.viewer(&token).await,
+        None => Ok(None),
+    }
+}
+
+/// Mints a new access token from the refresh cookie, rotating the cookie.
+#[server(prefix = "/fn", endpoint = "refresh")]
+pub async fn refresh() -> Result<SignedIn, AppError> {
+    use crate::fns::context;
+    let (parts, state) = context::same_origin_context()?;
+    let token = state.refresh_cookie.read(&parts.headers).ok_or(AppError::InvalidGrant)?;
+    let pair = match state.auth.refresh(&token).await {
+        Ok(pair) => pair,
+        Err(e) => {
+            context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());
+            return Err(e);
+        }
+    };
+    let user = state.auth.authenticate(&pair.access_token).await?.user;
+    Ok(browser::signed_in(&state, &parts, user, pair, None))
+}
+
+/// Ends this browser's login (the one its cookie belongs to) and removes the cookie.
+#[server(prefix = "/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::{fns::context, http::origin::is_plain_form};
+    let (parts, state) = context::same_origin_context()?;
+    if let Some(token) = state.refresh_cookie.read(&parts.headers) {
+        state.auth.revoke(&token).await?;
+    }
+    context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());
+    if is_plain_form(&parts) {
+        leptos_axum::redirect("/login");
+    }
+    Ok(())
+}
+
+/// Ends every login of the caller, this one included. Needs the bearer token.
+#[server(prefix = "/fn", endpoint = "sign-out-everywhere", client = AuthClient)]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    use crate::fns::context;
+    let caller = context::caller().await?;
+    let state = context::state()?;
+    state.auth.sign_out_everywhere(&caller).await?;
+    context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());
+    Ok(())
+}
+
+/// The caller's own account. Needs the bearer token.
+#[server(prefix = "/fn", endpoint = "me", client = AuthClient)]
+pub async fn me() -> Result<User, AppError> {
+    crate::fns::context::caller().await.map(|c| c.user)
+}
+
+/// How a browser is signed in, whichever function did it.
+#[cfg(feature = "ssr")]
+mod browser {
+    use super::SignedIn;
+    use crate::{
+        auth::service::TokenPair, domain::next_path, fns::context, http::origin::is_plain_form, state::AppState,
+        users::User,
+    };
+    use axum::http::{header, request::Parts};
+
+    /// Sets the refresh cookie and answers with the person and the access token; a plain form
+    /// post (no JavaScript) is redirected to `next` (a local path) or `/me`.
+    pub fn signed_in(state: &AppState, parts: &Parts, user: User, pair: TokenPair, next: Option<&str>) -> SignedIn {
+        context::add_header(header::SET_COOKIE, state.refresh_cookie.set(&pair.refresh_token));
+        if is_plain_form(parts) {
+            leptos_axum::redirect(&next_path(next));
+        }
+        SignedIn { user, access_token: pair.access_token, expires_in: pair.expires_in }
+    }
+}

@@ -1,0 +1,16 @@
+//! The integration tests, one binary: the app is linked once, not once per area.
+#![cfg(feature = "ssr")]
+
+mod helpers;
+
+mod accounts;
+mod admin;
+mod architecture;
+mod config_files;
+mod hardening;
+mod instances;
+mod load;
+mod purge;
+mod server_fns;
+mod startup;
+mod tokens;
