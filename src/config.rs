@@ -160,16 +160,34 @@ impl fmt::Debug for Config {
 
 /// A URL with any password replaced, fit for a log line.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
+            let userinfo = &base[scheme + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
-                None => url.to_owned(),
+                Some(colon) => format!("{}{}:***{}", &base[..scheme + 3], &userinfo[..colon], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => base.to_owned(),
+    };
+    if let Some(query) = query {
+        // libpq takes `password=` (and `sslpassword=`) in the query too; keys may be encoded.
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| {
+                let key = form_urlencoded::parse(pair.as_bytes()).next().map(|(k, _)| k.to_ascii_lowercase());
+                if key.is_some_and(|k| k.contains("pass")) {
+                    format!("{}=***", pair.split('=').next().unwrap_or_default())
+                } else {
+                    pair.to_owned()
+                }
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
 }
 
 impl Config {
@@ -479,5 +497,15 @@ mod tests {
     fn urls_in_logs_hide_passwords() {
         assert_eq!(redact_url("postgres://app:s3cret@db:5432/x"), "postgres://app:***@db:5432/x");
         assert_eq!(redact_url("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(
+            redact_url("postgres://db/x?user=app&password=s3cret&sslmode=require"),
+            "postgres://db/x?user=app&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact_url("postgres://db/x?%70assword=s3cret&sslpassword=k3y"),
+            "postgres://db/x?%70assword=***&sslpassword=***"
+        );
+        // An `@` in the query is not the end of a user-info part.
+        assert_eq!(redact_url("postgres://db/x?password=a@b"), "postgres://db/x?password=***");
     }
 }

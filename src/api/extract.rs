@@ -7,7 +7,10 @@ use crate::{
     http::bearer::bearer_token,
     state::AppState,
 };
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    extract::{FromRequestParts, Path},
+    http::request::Parts,
+};
 
 /// The caller, authenticated from `Authorization: Bearer` (RFC 6750 §2.1).
 impl FromRequestParts<AppState> for CurrentUser {
@@ -35,5 +38,21 @@ impl FromRequestParts<AppState> for ClientIp {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         Ok(ClientIp(state.client_ip(parts)))
+    }
+}
+
+/// The one path parameter of a route, as text. A segment that does not decode (`%FF`) names
+/// nothing here: 404 in the error JSON, like any unknown id (axum's own rejection would be a
+/// text/plain 400).
+pub struct PathParam(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| PathParam(value))
+            .map_err(|_| AppError::NotFound)
     }
 }

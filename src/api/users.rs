@@ -1,5 +1,6 @@
 //! `/users/me`, sign-out-everywhere, and the admin user routes.
 
+use super::extract::PathParam;
 use crate::{
     auth::service::{Admin, CurrentUser},
     domain::Role,
@@ -13,7 +14,7 @@ use crate::{
 };
 use axum::{
     Json,
-    extract::{Path, RawQuery, State},
+    extract::{RawQuery, State},
     http::StatusCode,
 };
 
@@ -36,14 +37,18 @@ pub async fn list(
     Ok(Json(state.users.list(&admin, query).await?))
 }
 
-pub async fn get(State(state): State<AppState>, admin: Admin, Path(id): Path<String>) -> Result<Json<User>, AppError> {
+pub async fn get(
+    State(state): State<AppState>,
+    admin: Admin,
+    PathParam(id): PathParam,
+) -> Result<Json<User>, AppError> {
     Ok(Json(state.users.get(&admin, &id).await?))
 }
 
 pub async fn update(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<String>,
+    PathParam(id): PathParam,
     body: JsonObject,
 ) -> Result<Json<User>, AppError> {
     let mut fields = Fields::new(body);

@@ -323,10 +323,11 @@ impl AuthService {
         let now = now_micros();
         let how = match record.used_at {
             Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => Rotation::GraceRetry,
-            Some(_) => {
-                tracing::warn!(login_id = %record.login_id, "refresh token replayed; ending its login");
-                logins::end_login(&self.db, &record.login_id).await?;
-                return Err(AppError::InvalidGrant);
+            Some(_) => return Err(self.replayed(&record.login_id, "a used refresh token came back").await),
+            // Only a grace retry revokes one token of a login that goes on: its holder is the
+            // owner (or the thief) of the pair the retry replaced. Either way, a replay.
+            None if record.revoked_at.is_some() && record.login_ended_at.is_none() => {
+                return Err(self.replayed(&record.login_id, "a token revoked by a grace retry came back").await);
             }
             None if !record.is_live(now) => return Err(AppError::InvalidGrant),
             None => Rotation::Fresh,
@@ -342,15 +343,23 @@ impl AuthService {
         )
         .await?;
         if !rotated {
-            tracing::warn!(login_id = %record.login_id, "refresh token reused; ending its login");
-            logins::end_login(&self.db, &record.login_id).await?;
-            return Err(AppError::InvalidGrant);
+            return Err(self.replayed(&record.login_id, "a refresh token was used twice at once").await);
         }
         Ok(TokenPair {
             access_token: self.keys.issue(parse_stored_id(&record.user_id)?, parse_stored_id(&record.login_id)?)?,
             expires_in: self.keys.access_ttl_seconds(),
             refresh_token: next,
         })
+    }
+
+    /// A replayed refresh token: its whole login ends (the thief's copy and the owner's alike),
+    /// and the answer is the same `invalid_grant` as any unusable token.
+    async fn replayed(&self, login_id: &str, what: &'static str) -> AppError {
+        tracing::warn!(login_id, "{what}: a replay; ending its login");
+        match logins::end_login(&self.db, login_id).await {
+            Ok(()) => AppError::InvalidGrant,
+            Err(e) => e.into(),
+        }
     }
 
     /// RFC 7009: ends the login of a refresh token. Unknown or invalid tokens are ignored.

@@ -201,14 +201,14 @@ pub async fn list(db: &Db, q: Option<&str>, limit: i64, offset: i64) -> Result<(
     with_pool!(db, pool => {
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM users u \
-             WHERE (CAST($1 AS TEXT) IS NULL OR lower(u.username) LIKE $1 ESCAPE '\\' OR lower(u.email) LIKE $1 ESCAPE '\\')",
+             WHERE (CAST($1 AS TEXT) IS NULL OR lower(u.username) LIKE $1 ESCAPE '\\' OR u.email_key LIKE $1 ESCAPE '\\')",
         )
         .bind(&pattern)
         .fetch_one(pool)
         .await?;
         let rows: Vec<UserRow> = sqlx::query_as(concat!(
             "SELECT ", user_columns!(), " FROM users u \
-             WHERE (CAST($1 AS TEXT) IS NULL OR lower(u.username) LIKE $1 ESCAPE '\\' OR lower(u.email) LIKE $1 ESCAPE '\\') \
+             WHERE (CAST($1 AS TEXT) IS NULL OR lower(u.username) LIKE $1 ESCAPE '\\' OR u.email_key LIKE $1 ESCAPE '\\') \
              ORDER BY u.created_at, u.id LIMIT $2 OFFSET $3"
         ))
         .bind(&pattern)

@@ -18,6 +18,9 @@ use uuid::Uuid;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
+/// A search longer than any username or email cannot match; SQLite also refuses LIKE
+/// patterns of about 50 KB ("pattern too complex").
+pub const MAX_QUERY_CHARS: usize = 254;
 
 /// A search and page of the user list, as a caller asked for it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -78,11 +81,14 @@ impl UserService {
         if offset < 0 {
             errors.insert("offset".into(), at_least(0));
         }
+        let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        if q.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
+            errors.insert("q".into(), format!("Must be at most {MAX_QUERY_CHARS} characters"));
+        }
         if !errors.is_empty() {
             return Err(AppError::Validation(errors));
         }
         let limit = limit.min(MAX_PAGE_SIZE);
-        let q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
         let (rows, total) = repository::list(&self.db, q, limit, offset).await?;
         Ok(UserPage { items: rows.iter().map(repository::UserRow::to_user).collect(), total, limit, offset })
     }

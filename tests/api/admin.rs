@@ -119,6 +119,36 @@ async fn admins_get_users_by_id_and_unknown_or_malformed_ids_are_404() {
 }
 
 #[tokio::test]
+async fn ids_that_do_not_decode_are_404_json_and_overlong_searches_422() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_tokens().await;
+    for path in ["/api/v1/users/%FF", "/api/v1/users/%C3%28"] {
+        expect_error(app.get(path, &admin.access).await, 404, "not_found").await;
+        expect_error(app.patch(path, &admin.access, json!({"disabled": true})).await, 404, "not_found").await;
+    }
+    // 50 KB of `%` made SQLite give up on the LIKE pattern (a 500); now the search is bounded.
+    let long = "%25".repeat(50_000 / 3);
+    let body =
+        expect_error(app.get(&format!("/api/v1/users?q={long}"), &admin.access).await, 422, "invalid_request").await;
+    assert!(body["fields"]["q"].as_str().unwrap().contains("254"), "{body}");
+    let longest_email = format!("{}@example.com", "a".repeat(242));
+    let page: Value = app.get(&format!("/api/v1/users?q={longest_email}"), &admin.access).await.json().await.unwrap();
+    assert_eq!(page["total"], 0, "a search as long as the longest email is fine");
+}
+
+#[tokio::test]
+async fn search_finds_emails_ignoring_case_beyond_ascii_on_both_databases() {
+    let app = TestApp::spawn().await;
+    app.register(json!({"username": "elodie", "password": PASSWORD, "email": "ÉLODIE@Example.com"})).await;
+    let admin = app.admin_tokens().await;
+    for q in ["élodie", "ÉLODIE", "Élodie@example"] {
+        let page: Value = app.get(&format!("/api/v1/users?q={q}"), &admin.access).await.json().await.unwrap();
+        assert_eq!(page["total"], 1, "searching {q:?}: {page}");
+        assert_eq!(page["items"][0]["email"], "ÉLODIE@Example.com", "shown as typed");
+    }
+}
+
+#[tokio::test]
 async fn patch_validates_its_body() {
     let app = TestApp::spawn().await;
     let alice = app.create_user("alice", PASSWORD).await;

@@ -231,14 +231,28 @@ async fn a_refresh_retried_inside_the_grace_window_gets_a_new_pair_once() {
     // The response carrying `lost` never arrived: the client retries with the old token.
     let retried = refreshed(&app, &first).await;
     assert_ne!(retried.refresh, lost.refresh);
-    // The pair it never saw is dead; the retried one lives on in the same login.
-    expect_error(app.refresh(&lost.refresh).await, 400, "invalid_grant").await;
+    // The retried pair lives on in the same login.
     let next = refreshed(&app, &retried).await;
     assert_eq!(app.me(&next.access).await.status(), 200);
     // Only once: a second retry of the same token is a replay, and ends the login.
     expect_error(app.refresh(&first.refresh).await, 400, "invalid_grant").await;
     expect_error(app.refresh(&next.refresh).await, 400, "invalid_grant").await;
     assert_eq!(app.me(&next.access).await.status(), 401);
+}
+
+#[tokio::test]
+async fn a_thief_who_retries_inside_the_grace_window_is_caught_when_the_owner_comes_back() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_REFRESH_REUSE_GRACE", "5")]).await;
+    app.create_user("alice", PASSWORD).await;
+    let first = app.tokens("alice", PASSWORD).await;
+    // Alice refreshes; a thief holding a copy of her old token "retries" it in the window.
+    let owners = refreshed(&app, &first).await;
+    let thiefs = refreshed(&app, &first).await;
+    // Alice's successor was revoked by that retry: presenting it is a replay, the login ends.
+    expect_error(app.refresh(&owners.refresh).await, 400, "invalid_grant").await;
+    expect_error(app.refresh(&thiefs.refresh).await, 400, "invalid_grant").await;
+    assert_eq!(app.me(&thiefs.access).await.status(), 401);
+    assert_eq!(app.me(&owners.access).await.status(), 401);
 }
 
 #[tokio::test]

@@ -34,6 +34,12 @@ fn bad_values_stop_start_up_with_one_line_naming_the_variable() {
     fails_naming(&[("GATEHOUSE_ACCESS_TOKEN_TTL", "fifteen")], "GATEHOUSE_ACCESS_TOKEN_TTL");
     fails_naming(&[("GATEHOUSE_REFRESH_TOKEN_TTL", "0")], "GATEHOUSE_REFRESH_TOKEN_TTL");
     fails_naming(&[("GATEHOUSE_DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")], "GATEHOUSE_DATABASE_URL");
+    for url in
+        ["postgres://app:hunter2-in-userinfo@127.0.0.1:1/x", "postgres://127.0.0.1:1/x?password=hunter2-in-query"]
+    {
+        let line = fails_naming(&[("GATEHOUSE_DATABASE_URL", url)], "GATEHOUSE_DATABASE_URL");
+        assert!(!line.contains("hunter2"), "the database password is not echoed: {line}");
+    }
     fails_naming(
         &[("GATEHOUSE_ADMIN_USERNAME", "boss"), ("GATEHOUSE_ADMIN_PASSWORD", "password")],
         "GATEHOUSE_ADMIN_PASSWORD",
