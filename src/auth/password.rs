@@ -183,7 +183,8 @@ fn map_large_blocks() {
     }
 }
 
-fn normalise(password: &str) -> String {
+/// NFKC, the form every password is judged and hashed in (full-width `ｐａｓｓ` is `pass`).
+pub fn normalise(password: &str) -> String {
     password.nfkc().collect()
 }
 

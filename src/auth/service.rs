@@ -4,7 +4,7 @@
 use super::{
     common_passwords,
     logins::{self, Rotation},
-    password::PasswordHasher,
+    password::{self, PasswordHasher},
     throttle::{self, Limits, Policy, Refusal},
     tokens::{TokenKeys, new_refresh_token, refresh_token_hash},
 };
@@ -19,6 +19,9 @@ use crate::{
 };
 use std::net::IpAddr;
 use uuid::Uuid;
+
+/// No password of the policy is longer: 128 code points of at most 4 bytes each.
+const MAX_PASSWORD_BYTES: usize = MAX_PASSWORD_CHARS * 4;
 
 /// Raw registration input, as it arrived.
 pub struct Registration<'a> {
@@ -120,9 +123,11 @@ impl AuthService {
         Ok(purged)
     }
 
-    /// The server's password policy (the browser runs the same parser without the list).
+    /// The server's password policy, judged on the NFKC form that is hashed, so that
+    /// `ｐａｓｓｗｏｒｄ１` is refused as `password1` is (the browser runs the same parser on
+    /// the text as typed, without the list).
     pub fn parse_password(raw: &str, username: Option<&str>) -> Result<Password, &'static str> {
-        Password::parse(raw, username, common_passwords::is_common)
+        Password::parse(&password::normalise(raw), username, common_passwords::is_common)
     }
 
     /// Creates a user account with the `user` role, for a caller at `client` (throttled per
@@ -259,9 +264,14 @@ impl AuthService {
 
     async fn check_password(&self, username: &str, password: &str) -> Result<TokenPair, AppError> {
         // A password outside the policy cannot be anyone's: refuse without hashing (this also
-        // keeps huge inputs away from argon2). This says nothing about the username.
-        let chars = password.chars().count();
-        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+        // keeps huge inputs away from argon2). This says nothing about the username. The raw
+        // length bounds the normalisation's work; the policy judges the normalised form.
+        // Either form within the bounds will do, so a password registered when the raw form
+        // was judged still logs in.
+        let within = |chars: usize| (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars);
+        if password.len() > MAX_PASSWORD_BYTES
+            || !(within(password.chars().count()) || within(password::normalise(password).chars().count()))
+        {
             return Err(AppError::InvalidGrant);
         }
         let row = match Username::parse(username) {
@@ -412,30 +422,42 @@ impl AuthService {
     }
 
     /// Start-up: make sure `username` is an enabled admin, creating it with `password` if
-    /// absent (an existing account keeps its password). Errors are one line for the operator.
+    /// absent. An existing account is promoted only when `password` is its password: else
+    /// whoever registered that name first would become admin. Errors are one line for the
+    /// operator, and never contain the password.
     pub async fn ensure_admin(&self, username: &str, password: &str) -> Result<(), String> {
         let name = Username::parse(username).map_err(|e| format!("GATEHOUSE_ADMIN_USERNAME: {e}"))?;
+        let policy_password =
+            Self::parse_password(password, Some(username)).map_err(|e| format!("GATEHOUSE_ADMIN_PASSWORD: {e}"))?;
+        let existing = users::find_by_username(&self.db, name.as_str())
+            .await
+            .map_err(|e| format!("cannot read the admin account: {e}"))?;
+        let Some(row) = existing else {
+            self.create_user(&name, &policy_password, None, None, Role::Admin)
+                .await
+                .map_err(|e| format!("cannot create the admin account: {e}"))?;
+            tracing::info!(username = %name, "configured admin created");
+            return Ok(());
+        };
+        let verified = self
+            .hasher
+            .verify(password, &row.password_hash)
+            .await
+            .map_err(|e| format!("cannot check the admin password: {e}"))?;
+        if !verified.matches {
+            return Err(format!(
+                "GATEHOUSE_ADMIN_PASSWORD does not match the existing account {:?}; it was not made an admin \
+                 (use that account's password, or another GATEHOUSE_ADMIN_USERNAME)",
+                row.username
+            ));
+        }
         // The operator's own account is never left locked by guessers across a restart.
         self.unlock(name.as_str()).await.map_err(|e| format!("cannot unlock the admin account: {e}"))?;
-        if let Some(row) = users::find_by_username(&self.db, name.as_str())
+        users::promote_to_enabled_admin(&self.db, &row.id)
             .await
-            .map_err(|e| format!("cannot read the admin account: {e}"))?
-        {
-            users::promote_to_enabled_admin(&self.db, &row.id)
-                .await
-                .map_err(|e| format!("cannot promote the admin account: {e}"))?;
-            tracing::info!(username = %row.username, "configured admin exists; made sure it is an enabled admin");
-            return Ok(());
-        }
-        let password =
-            Self::parse_password(password, Some(username)).map_err(|e| format!("GATEHOUSE_ADMIN_PASSWORD: {e}"))?;
-        match self.create_user(&name, &password, None, None, Role::Admin).await {
-            Ok(_) => {
-                tracing::info!(username = %name, "configured admin created");
-                Ok(())
-            }
-            Err(e) => Err(format!("cannot create the admin account: {e}")),
-        }
+            .map_err(|e| format!("cannot promote the admin account: {e}"))?;
+        tracing::info!(username = %row.username, "configured admin exists; made sure it is an enabled admin");
+        Ok(())
     }
 
     fn refresh_expiry(&self) -> i64 {

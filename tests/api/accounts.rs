@@ -88,6 +88,9 @@ async fn password_policy_counts_characters_and_refuses_common_and_username_passw
         ("carol", "password1"),         // among the most common
         ("carol", "BASEBALL1"),         // common, ignoring case
         ("carol_smith", "Carol_Smith"), // equals the username, ignoring case
+        // The policy judges the NFKC form, the one that is hashed and would log in.
+        ("carol", "ｐａｓｓｗｏｒｄ１"),           // full-width "password1"
+        ("carol_smith", "ｃａｒｏｌ＿ｓｍｉｔｈ"), // full-width username
     ];
     for (username, password) in cases {
         let body = expect_error(
@@ -101,6 +104,9 @@ async fn password_policy_counts_characters_and_refuses_common_and_username_passw
     // Eight characters of two bytes each are eight characters; 128 characters are allowed.
     assert_eq!(app.register(json!({"username": "dave", "password": "éèêëēėęě"})).await.status(), 201);
     assert_eq!(app.register(json!({"username": "erin", "password": "q".repeat(128)})).await.status(), 201);
+    // Five ligatures normalise to ten letters: long enough, and they log in as typed or not.
+    assert_eq!(app.register(json!({"username": "fiona", "password": "ﬁﬁﬁﬁﬁ"})).await.status(), 201);
+    assert_eq!(app.login("fiona", "fififififi").await.status(), 200);
 }
 
 #[tokio::test]

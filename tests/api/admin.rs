@@ -247,3 +247,39 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let admins = page["items"].as_array().unwrap().iter().filter(|u| u["role"] == "admin").count();
     assert_eq!(admins, 1);
 }
+
+#[tokio::test]
+async fn the_environment_admin_promotes_an_existing_account_only_with_its_password() {
+    let app = TestApp::spawn().await;
+    let boss = app.create_user("boss", PASSWORD).await;
+    let boss_path = format!("/api/v1/users/{}", boss["id"].as_str().unwrap());
+    let admin = app.admin_tokens().await;
+    let role = || async { app.get(&boss_path, &admin.access).await.json::<Value>().await.unwrap()["role"].clone() };
+    // Someone registered "boss" first: an operator's other password must not make them admin.
+    let refused = app
+        .try_spawn_sharing(&[
+            ("GATEHOUSE_ADMIN_USERNAME", "BOSS"),
+            ("GATEHOUSE_ADMIN_PASSWORD", "the operator's own phrase"),
+        ])
+        .await
+        .err()
+        .expect("start-up stops");
+    assert!(refused.starts_with("GATEHOUSE_ADMIN_PASSWORD does not match"), "{refused}");
+    assert!(!refused.contains("operator's own phrase"), "the password is not echoed: {refused}");
+    assert_eq!(role().await, "user");
+    // A password breaking the policy stops start-up, whether the account exists or not.
+    for username in ["boss", "newcomer"] {
+        let refused = app
+            .try_spawn_sharing(&[("GATEHOUSE_ADMIN_USERNAME", username), ("GATEHOUSE_ADMIN_PASSWORD", "password")])
+            .await
+            .err()
+            .expect("start-up stops");
+        assert!(refused.starts_with("GATEHOUSE_ADMIN_PASSWORD: "), "{refused}");
+    }
+    assert_eq!(role().await, "user");
+    // With the account's own password it is promoted.
+    app.try_spawn_sharing(&[("GATEHOUSE_ADMIN_USERNAME", "boss"), ("GATEHOUSE_ADMIN_PASSWORD", PASSWORD)])
+        .await
+        .expect("start-up goes on");
+    assert_eq!(role().await, "admin");
+}

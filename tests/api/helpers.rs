@@ -185,20 +185,27 @@ impl TestApp {
     /// unless a test turns it on (most tests make many logins and sign-ups from one address).
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let database = TestDatabase::create().await;
-        let mut app = Self::serve(&database.url, database.dir(), vars).await;
+        let mut app = Self::serve(&database.url, database.dir(), vars)
+            .await
+            .unwrap_or_else(|line| panic!("start-up failed: {line}"));
         app.database = Some(database);
         app
     }
 
     /// A second instance on this app's database (for example with other settings).
     pub async fn spawn_sharing(&self, vars: &[(&str, &str)]) -> Self {
+        self.try_spawn_sharing(vars).await.unwrap_or_else(|line| panic!("start-up failed: {line}"))
+    }
+
+    /// A second instance on this app's database, or the one line start-up stopped with.
+    pub async fn try_spawn_sharing(&self, vars: &[(&str, &str)]) -> Result<Self, String> {
         let database = self.database.as_ref().expect("the owning app");
         Self::serve(&database.url, database.dir(), vars).await
     }
 
     /// Builds the state as `main` does and serves it through the same `server::serve`, so the
     /// tests exercise the router, middleware and connect-info of the real binary.
-    async fn serve(db_url: &str, dir: &std::path::Path, vars: &[(&str, &str)]) -> Self {
+    async fn serve(db_url: &str, dir: &std::path::Path, vars: &[(&str, &str)]) -> Result<Self, String> {
         let mut env: HashMap<String, String> = HashMap::from([
             ("GATEHOUSE_DATABASE_URL".into(), db_url.to_owned()),
             ("GATEHOUSE_JWT_SECRET".into(), SECRET.into()),
@@ -212,9 +219,9 @@ impl TestApp {
         for (k, v) in vars {
             env.insert((*k).into(), (*v).into());
         }
-        let config = Config::from_lookup(|k| env.get(k).cloned(), dir).expect("test configuration");
+        let config = Config::from_lookup(|k| env.get(k).cloned(), dir).map_err(|e| e.to_string())?;
         let options = LeptosOptions::builder().output_name("gatehouse").site_root("target/site").build();
-        let state = server::build_state(&config, options).await.expect("state");
+        let state = server::build_state(&config, options).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let db = state.db.clone();
@@ -223,7 +230,7 @@ impl TestApp {
         tokio::spawn(async move {
             server::serve(listener, state, std::future::pending::<()>()).await.expect("the test server");
         });
-        Self { api: Api::new(format!("http://{addr}")), db, auth, database: None }
+        Ok(Self { api: Api::new(format!("http://{addr}")), db, auth, database: None })
     }
 
     /// The first column of the one row `sql` returns, as an integer (e.g. a `COUNT(*)`).
