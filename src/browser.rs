@@ -5,12 +5,13 @@
 //! code: it is an `HttpOnly` cookie the `refresh` and `logout` server functions use.
 
 use crate::{
+    domain::is_field_message,
     error::AppError,
     fns::{
         auth::{SignedIn, refresh},
         client::storage,
     },
-    users::User,
+    users::{EMAIL_TAKEN, USERNAME_TAKEN, User},
 };
 use leptos::prelude::*;
 use std::future::Future;
@@ -79,14 +80,34 @@ impl Session {
 }
 
 /// The error a plain form post (no JavaScript) of server function `path` came back with: the
-/// server redirects to the form's page with it in the query (`__path`, `__err`).
+/// server redirects to the form's page with it in the query (`__path`, `__err`). Anyone can
+/// write such a link, so only words the server itself says survive ([`only_server_words`]).
 pub fn form_error_from_url(path: &str) -> Option<AppError> {
     let query = leptos_router::hooks::use_query_map();
     let query = query.read_untracked();
     (query.get("__path").as_deref() == Some(path))
         .then(|| query.get("__err"))
         .flatten()
-        .map(|err| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&err))
+        .map(|err| only_server_words(leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&err)))
+}
+
+/// An error read from a URL, reduced to what the server can say: a field message is kept
+/// only when that field's parser gives it, a 409 only with its own sentence, and other free
+/// text becomes fixed words. A crafted link cannot put a phishing line on the page.
+pub fn only_server_words(error: AppError) -> AppError {
+    match error {
+        AppError::Validation(fields) => AppError::Validation(
+            fields.into_iter().filter(|(field, message)| is_field_message(field, message)).collect(),
+        ),
+        AppError::Conflict { field, message } if [USERNAME_TAKEN, EMAIL_TAKEN].contains(&message.as_str()) => {
+            AppError::Conflict { field, message }
+        }
+        AppError::Conflict { .. }
+        | AppError::BadRequest(_)
+        | AppError::Forbidden(_)
+        | AppError::UnsupportedMediaType(_) => AppError::bad_request("The request could not be understood"),
+        known_words => known_words,
+    }
 }
 
 /// Calls a protected server function with the stored access token. Without a token, or when
@@ -154,7 +175,13 @@ async fn renew(session: Session, failed_token: Option<String>) -> Result<(), App
             Ok(())
         }
         Ok(Renewed::ByAnotherTab) => Ok(()),
-        Err(AppError::Unavailable) => Err(AppError::Unavailable),
+        // An outage (or a busy moment) says nothing about the session: it stays, and so does
+        // the cookie (the server removes it only when its token can never work again).
+        Err(e @ (AppError::Unavailable | AppError::Internal | AppError::TooManyRequests { .. })) => Err(e),
+        Err(AppError::AccountDisabled) => {
+            session.signed_out(Some(DISABLED_NOTICE), true);
+            Err(AppError::AccountDisabled)
+        }
         Err(_) => {
             session.signed_out(None, true);
             Err(AppError::InvalidToken)
@@ -210,5 +237,27 @@ mod cross_tab {
 
     pub async fn refresh_once(_failed_token: Option<String>) -> Result<Renewed, AppError> {
         refresh().await.map(Renewed::Refreshed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn words_a_url_puts_in_an_error_survive_only_when_the_server_says_them() {
+        let crafted = AppError::Validation(BTreeMap::from([
+            ("username".into(), "Your account is suspended: call 555-0100".into()),
+            ("password".into(), "Password must be at least 8 characters".into()),
+        ]));
+        let Some(fields) = only_server_words(crafted).fields().cloned() else { panic!("still a validation error") };
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields["password"], "Password must be at least 8 characters");
+        assert_eq!(only_server_words(AppError::taken("email", EMAIL_TAKEN)), AppError::taken("email", EMAIL_TAKEN));
+        let phishing = only_server_words(AppError::taken("username", "Visit evil.example to unlock"));
+        assert!(!phishing.to_string().contains("evil"), "{phishing}");
+        assert!(!only_server_words(AppError::Forbidden("Visit evil.example".into())).to_string().contains("evil"));
+        assert_eq!(only_server_words(AppError::InvalidGrant), AppError::InvalidGrant);
     }
 }

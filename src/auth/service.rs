@@ -13,7 +13,7 @@ use crate::{
     domain::{Email, FullName, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, Role, Username},
     error::{AppError, FieldErrors},
     users::{
-        User,
+        EMAIL_TAKEN, USERNAME_TAKEN, User,
         repository::{self as users, NewUser, UserRow},
     },
 };
@@ -207,8 +207,8 @@ impl AuthService {
     /// 409 naming the field when the username or the email is already in use.
     async fn refuse_taken(&self, username: &Username, email: Option<&Email>) -> Result<(), AppError> {
         match users::taken(&self.db, username.as_str(), email.map(Email::as_str)).await? {
-            (true, _) => Err(AppError::taken("username", "That username is already taken")),
-            (_, true) => Err(AppError::taken("email", "That email address is already in use")),
+            (true, _) => Err(AppError::taken("username", USERNAME_TAKEN)),
+            (_, true) => Err(AppError::taken("email", EMAIL_TAKEN)),
             _ => Ok(()),
         }
     }
@@ -325,11 +325,17 @@ impl AuthService {
     /// Refresh grant with rotation: the token works once; a second use is a replay and ends
     /// the whole login (OAuth 2.0 Security BCP, RFC 9700 §4.14). With a grace window, the
     /// token just rotated may be retried once within it (its response may have been lost):
-    /// the retry gets a new pair of the same login and the unused successor is revoked.
+    /// the retry gets a new pair of the same login and the unused successor is revoked. Any
+    /// token of a disabled account is `AccountDisabled`.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
         let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Err(AppError::InvalidGrant);
         };
+        if record.user_disabled {
+            // Its holder's browser can say why they are signed out; the JSON API answers
+            // `invalid_grant`, as for any unusable token.
+            return Err(AppError::AccountDisabled);
+        }
         let now = now_micros();
         let how = match record.used_at {
             Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => Rotation::GraceRetry,

@@ -1,5 +1,12 @@
 use super::FieldError;
 
+const TOO_LONG: FieldError = "Email must be at most 254 characters";
+const SPACES: FieldError = "Email must not contain spaces";
+const NOT_AN_ADDRESS: FieldError = "Enter an email address like name@example.com";
+
+/// Every message the parser gives (what a page may show for this field).
+pub(super) const MESSAGES: [FieldError; 3] = [TOO_LONG, SPACES, NOT_AN_ADDRESS];
+
 /// An email address: at most 254 characters, one `@`, a non-empty local part and a dotted
 /// domain. Unique ignoring case; kept as typed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,18 +25,18 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         if raw.chars().count() > Self::MAX_LEN {
-            return Err("Email must be at most 254 characters");
+            return Err(TOO_LONG);
         }
         if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err("Email must not contain spaces");
+            return Err(SPACES);
         }
         let mut parts = raw.split('@');
         let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err("Enter an email address like name@example.com");
+            return Err(NOT_AN_ADDRESS);
         };
         let dotted = domain.split('.').count() >= 2 && domain.split('.').all(|l| !l.is_empty());
         if local.is_empty() || !dotted {
-            return Err("Enter an email address like name@example.com");
+            return Err(NOT_AN_ADDRESS);
         }
         Ok(Self(raw.to_owned()))
     }

@@ -1,5 +1,12 @@
 use super::FieldError;
 
+const TOO_LONG: FieldError = "Full name must be at most 128 characters";
+const CONTROL: FieldError = "Full name must not contain control characters";
+const BLANK: FieldError = "Full name must not be only spaces";
+
+/// Every message the parser gives (what a page may show for this field).
+pub(super) const MESSAGES: [FieldError; 3] = [TOO_LONG, CONTROL, BLANK];
+
 /// A display name: optional, at most 128 characters, no control characters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FullName(String);
@@ -13,13 +20,13 @@ impl FullName {
             return Ok(None);
         }
         if raw.chars().count() > Self::MAX_CHARS {
-            return Err("Full name must be at most 128 characters");
+            return Err(TOO_LONG);
         }
         if raw.chars().any(char::is_control) {
-            return Err("Full name must not contain control characters");
+            return Err(CONTROL);
         }
         if raw.trim().is_empty() {
-            return Err("Full name must not be only spaces");
+            return Err(BLANK);
         }
         Ok(Some(Self(raw.to_owned())))
     }

@@ -1,6 +1,15 @@
 use super::FieldError;
 use std::fmt;
 
+const REQUIRED: FieldError = "Password is required";
+const TOO_SHORT: FieldError = "Password must be at least 8 characters";
+const TOO_LONG: FieldError = "Password must be at most 128 characters";
+const IS_USERNAME: FieldError = "Password must not be the same as the username";
+const COMMON: FieldError = "This password is too common; choose another";
+
+/// Every message the parser gives (what a page may show for this field).
+pub(super) const MESSAGES: [FieldError; 5] = [REQUIRED, TOO_SHORT, TOO_LONG, IS_USERNAME, COMMON];
+
 /// Policy bounds in Unicode code points (NIST SP 800-63B).
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_CHARS: usize = 128;
@@ -18,20 +27,20 @@ impl Password {
     pub fn parse(raw: &str, username: Option<&str>, is_common: impl Fn(&str) -> bool) -> Result<Self, FieldError> {
         let chars = raw.chars().count();
         if chars == 0 {
-            return Err("Password is required");
+            return Err(REQUIRED);
         }
         if chars < MIN_PASSWORD_CHARS {
-            return Err("Password must be at least 8 characters");
+            return Err(TOO_SHORT);
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err("Password must be at most 128 characters");
+            return Err(TOO_LONG);
         }
         let lowered = raw.to_lowercase();
         if username.is_some_and(|u| u.to_lowercase() == lowered) {
-            return Err("Password must not be the same as the username");
+            return Err(IS_USERNAME);
         }
         if is_common(&lowered) {
-            return Err("This password is too common; choose another");
+            return Err(COMMON);
         }
         Ok(Self(raw.to_owned()))
     }

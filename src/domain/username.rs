@@ -1,6 +1,15 @@
 use super::FieldError;
 use std::fmt;
 
+const REQUIRED: FieldError = "Username is required";
+const SPACES: FieldError = "Username must not start or end with a space";
+const TOO_SHORT: FieldError = "Username must be at least 3 characters";
+const TOO_LONG: FieldError = "Username must be at most 32 characters";
+const CHARACTERS: FieldError = "Username may contain only letters, digits, '_', '.' and '-'";
+
+/// Every message the parser gives (what a page may show for this field).
+pub(super) const MESSAGES: [FieldError; 5] = [REQUIRED, SPACES, TOO_SHORT, TOO_LONG, CHARACTERS];
+
 /// A username as typed at registration: 3 to 32 ASCII letters, digits, `_`, `.`, `-`.
 /// It keeps its casing for display; accounts are matched ignoring ASCII case.
 #[derive(Clone, PartialEq, Eq)]
@@ -12,19 +21,19 @@ impl Username {
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         if raw.is_empty() {
-            return Err("Username is required");
+            return Err(REQUIRED);
         }
         if raw.trim() != raw {
-            return Err("Username must not start or end with a space");
+            return Err(SPACES);
         }
         if raw.len() < Self::MIN_LEN {
-            return Err("Username must be at least 3 characters");
+            return Err(TOO_SHORT);
         }
         if raw.len() > Self::MAX_LEN {
-            return Err("Username must be at most 32 characters");
+            return Err(TOO_LONG);
         }
         if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-')) {
-            return Err("Username may contain only letters, digits, '_', '.' and '-'");
+            return Err(CHARACTERS);
         }
         Ok(Self(raw.to_owned()))
     }

@@ -58,7 +58,9 @@ pub async fn viewer() -> Result<Option<User>, AppError> {
     }
 }
 
-/// Mints a new access token from the refresh cookie, rotating the cookie.
+/// Mints a new access token from the refresh cookie, rotating the cookie. The cookie is
+/// removed only when its token can never work again (`invalid_grant`, or a disabled
+/// account, which the browser then names); an outage leaves it for the next try.
 #[server(prefix = "/fn", endpoint = "refresh")]
 pub async fn refresh() -> Result<SignedIn, AppError> {
     use crate::fns::context;
@@ -66,13 +68,17 @@ pub async fn refresh() -> Result<SignedIn, AppError> {
     let token = state.refresh_cookie.read(&parts.headers).ok_or(AppError::InvalidGrant)?;
     let pair = match state.auth.refresh(&token).await {
         Ok(pair) => pair,
-        Err(e) => {
+        Err(e @ (AppError::InvalidGrant | AppError::AccountDisabled)) => {
             context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());
             return Err(e);
         }
+        Err(e) => return Err(e),
     };
+    // The old token is spent: the new one goes into the answer before anything else can
+    // fail, or the browser's next refresh would be a replay that ends its login.
+    browser::keep_refresh_token(&state, &pair);
     let user = state.auth.authenticate(&pair.access_token).await?.user;
-    Ok(browser::signed_in(&state, &parts, user, pair, None))
+    Ok(SignedIn { user, access_token: pair.access_token, expires_in: pair.expires_in })
 }
 
 /// Ends this browser's login (the one its cookie belongs to) and removes the cookie.
@@ -120,10 +126,15 @@ mod browser {
     /// Sets the refresh cookie and answers with the person and the access token; a plain form
     /// post (no JavaScript) is redirected to `next` (a local path) or `/me`.
     pub fn signed_in(state: &AppState, parts: &Parts, user: User, pair: TokenPair, next: Option<&str>) -> SignedIn {
-        context::add_header(header::SET_COOKIE, state.refresh_cookie.set(&pair.refresh_token));
+        keep_refresh_token(state, &pair);
         if is_plain_form(parts) {
             leptos_axum::redirect(&next_path(next));
         }
         SignedIn { user, access_token: pair.access_token, expires_in: pair.expires_in }
+    }
+
+    /// Puts the pair's refresh token into the `HttpOnly` cookie of this answer.
+    pub fn keep_refresh_token(state: &AppState, pair: &TokenPair) {
+        context::add_header(header::SET_COOKIE, state.refresh_cookie.set(&pair.refresh_token));
     }
 }

@@ -6,6 +6,10 @@ pub mod repository;
 pub mod service;
 
 use crate::domain::Role;
+
+/// The 409 sentences of a registration that collides with an existing account.
+pub const USERNAME_TAKEN: &str = "That username is already taken";
+pub const EMAIL_TAKEN: &str = "That email address is already in use";
 use serde::{Deserialize, Serialize};
 
 /// The wire form of a user. It has no password, hash or token field, by construction:

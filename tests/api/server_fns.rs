@@ -179,6 +179,38 @@ async fn refresh_rotates_the_cookie_and_a_replayed_cookie_ends_the_login() {
 }
 
 #[tokio::test]
+async fn a_disabled_account_is_named_when_its_cookie_refreshes_and_the_cookie_goes() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice", PASSWORD).await;
+    let (_, cookie) = logged_in(&app, "alice", PASSWORD).await;
+    let api_tokens = app.tokens("alice", PASSWORD).await;
+    let admin = app.admin_tokens().await;
+    let path = format!("/api/v1/users/{}", alice["id"].as_str().unwrap());
+    assert_eq!(app.patch(&path, &admin.access, serde_json::json!({"disabled": true})).await.status(), 200);
+    // The browser learns why it is signed out (pages.md: "Your account has been disabled")...
+    let response = call(&app, "refresh", &[], &[("cookie", &cookie)]).await;
+    assert_eq!(response.status(), 403);
+    let (_, cleared) = refresh_cookie(&response).expect("the cookie is removed");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    let body: Value = response.json().await.unwrap();
+    assert!(body.to_string().contains("AccountDisabled"), "{body}");
+    // ...while the token endpoint keeps RFC 6749's one answer for any unusable grant.
+    crate::helpers::expect_error(app.refresh(&api_tokens.refresh).await, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn an_outage_during_a_refresh_keeps_the_cookie() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD).await;
+    let (_, cookie) = logged_in(&app, "alice", PASSWORD).await;
+    // The database goes away (the app's own pool, closed under it).
+    app.db.close().await;
+    let response = call(&app, "refresh", &[], &[("cookie", &cookie)]).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(refresh_cookie(&response), None, "a refresh that could not be tried must not sign anyone out");
+}
+
+#[tokio::test]
 async fn cookie_reaching_functions_refuse_cross_site_requests() {
     let app = TestApp::spawn().await;
     app.create_user("alice", PASSWORD).await;
