@@ -82,6 +82,8 @@ pub struct LimitSettings {
     pub login_per_address: u32,
     /// Accounts created from one client address an hour.
     pub register_per_address: u32,
+    /// Refreshes of one login an hour.
+    pub refresh_per_login: u32,
 }
 
 /// OWASP's equivalent argon2id configurations (memory KiB, passes), all with one lane. A
@@ -267,6 +269,7 @@ impl Config {
             )?,
             login_per_address: limit("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS", 30, 1_000_000)?,
             register_per_address: limit("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", 10, 1_000_000)?,
+            refresh_per_login: limit("GATEHOUSE_LIMIT_REFRESH_PER_LOGIN", 120, 1_000_000)?,
         };
         let trusted_proxies = TrustedProxies::parse(&get("GATEHOUSE_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| ConfigError(format!("GATEHOUSE_TRUSTED_PROXIES: {e}")))?;

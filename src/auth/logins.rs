@@ -28,7 +28,19 @@ impl RefreshRecord {
     }
 }
 
-/// Starts a login for `user_id` with its first refresh token; returns the login id.
+/// The ids of user `$2`'s newest `$3` live logins (the ones a new login keeps).
+macro_rules! newest_live_logins {
+    () => {
+        "SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3"
+    };
+}
+
+/// Live logins one user may have; a new login beyond them ends the oldest. A valid password
+/// replayed without end cannot grow the tables without bound.
+pub const MAX_LIVE_LOGINS_PER_USER: i64 = 100;
+
+/// Starts a login for `user_id` with its first refresh token, ending the user's oldest live
+/// logins beyond [`MAX_LIVE_LOGINS_PER_USER`]; returns the login id.
 pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i64) -> Result<Uuid, sqlx::Error> {
     let login_id = Uuid::now_v7();
     let now = now_micros();
@@ -49,6 +61,27 @@ pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i
         .bind(token_hash)
         .bind(now)
         .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(concat!(
+            "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
+             (SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL AND id NOT IN (",
+            newest_live_logins!(),
+            "))"
+        ))
+        .bind(now)
+        .bind(user_id)
+        .bind(MAX_LIVE_LOGINS_PER_USER)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(concat!(
+            "UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id NOT IN (",
+            newest_live_logins!(),
+            ")"
+        ))
+        .bind(now)
+        .bind(user_id)
+        .bind(MAX_LIVE_LOGINS_PER_USER)
         .execute(&mut *tx)
         .await?;
         tx.commit().await
@@ -152,30 +185,78 @@ pub async fn end_login(db: &Db, login_id: &str) -> Result<(), sqlx::Error> {
     })
 }
 
+/// Rows one purge statement deletes at most. Each statement is a transaction of its own,
+/// and the purge pauses between them, so that however much there is to delete (a login
+/// refreshed 200,000 times), logins, refreshes and sign-ups never wait long for the write
+/// lock (SQLite) or the rows (PostgreSQL).
+pub const PURGE_BATCH: i64 = 1000;
+const PURGE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// Deletes what can no longer authenticate anyone since before `cutoff`: logins that ended
 /// before it, logins none of whose refresh tokens is still valid at it (their access tokens
 /// expired before their last refresh token did), and refresh tokens that expired before it.
 /// Returns the number of logins and of (further) refresh tokens deleted.
 pub async fn purge(db: &Db, cutoff: i64) -> Result<(u64, u64), sqlx::Error> {
-    with_pool!(db, pool => {
+    let mut logins = 0;
+    loop {
         // `created_at < cutoff`: a login is created with its first token in one transaction,
         // but never judge a login younger than the cutoff by its tokens.
-        let logins = sqlx::query(
-            "DELETE FROM logins WHERE (ended_at IS NOT NULL AND ended_at < $1) \
-             OR (created_at < $1 AND NOT EXISTS \
-                 (SELECT 1 FROM refresh_tokens r WHERE r.login_id = logins.id AND r.expires_at >= $1))",
-        )
-        .bind(cutoff)
-        .execute(pool)
-        .await?
-        .rows_affected();
-        let tokens = sqlx::query("DELETE FROM refresh_tokens WHERE expires_at < $1")
+        let ids: Vec<(String,)> = with_pool!(db, pool => {
+            sqlx::query_as(
+                "SELECT id FROM logins WHERE (ended_at IS NOT NULL AND ended_at < $1) \
+                 OR (created_at < $1 AND NOT EXISTS \
+                     (SELECT 1 FROM refresh_tokens r WHERE r.login_id = logins.id AND r.expires_at >= $1)) \
+                 LIMIT $2",
+            )
             .bind(cutoff)
-            .execute(pool)
-            .await?
-            .rows_affected();
-        Ok((logins, tokens))
-    })
+            .bind(PURGE_BATCH)
+            .fetch_all(pool)
+            .await
+        })?;
+        for (id,) in &ids {
+            // The tokens first, in batches: deleting the login would cascade to all of its
+            // tokens in one long statement.
+            delete_in_batches(
+                db,
+                "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE login_id = $1 LIMIT $2)",
+                id,
+            )
+            .await?;
+            logins += with_pool!(db, pool => {
+                sqlx::query("DELETE FROM logins WHERE id = $1").bind(id).execute(pool).await.map(|done| done.rows_affected())
+            })?;
+        }
+        if ids.len() < PURGE_BATCH as usize {
+            break;
+        }
+    }
+    let tokens = delete_in_batches(
+        db,
+        "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)",
+        cutoff,
+    )
+    .await?;
+    Ok((logins, tokens))
+}
+
+/// Runs `sql` (which binds `$1` = `value` and deletes at most `$2` rows) until it deletes
+/// fewer than a batch, pausing between batches; returns the rows deleted.
+async fn delete_in_batches<T>(db: &Db, sql: &'static str, value: T) -> Result<u64, sqlx::Error>
+where
+    T: Clone + Send + for<'q> sqlx::Encode<'q, sqlx::Sqlite> + for<'q> sqlx::Encode<'q, sqlx::Postgres>,
+    T: sqlx::Type<sqlx::Sqlite> + sqlx::Type<sqlx::Postgres>,
+{
+    let mut deleted = 0;
+    loop {
+        let batch = with_pool!(db, pool => {
+            sqlx::query(sql).bind(value.clone()).bind(PURGE_BATCH).execute(pool).await.map(|done| done.rows_affected())
+        })?;
+        deleted += batch;
+        if batch < PURGE_BATCH as u64 {
+            return Ok(deleted);
+        }
+        tokio::time::sleep(PURGE_PAUSE).await;
+    }
 }
 
 /// Ends every login of a user.

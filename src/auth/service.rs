@@ -149,7 +149,9 @@ impl AuthService {
         let policy = &self.policies.limits.register_per_address;
         self.charge(&key, policy).await?;
         let created = self.register_unthrottled(input).await;
-        if created.is_err() {
+        // A refused form costs nothing; a taken name counts like a created account, so that
+        // probing which names exist is throttled as creating accounts is.
+        if matches!(created, Err(ref e) if !matches!(e, AppError::Conflict { .. })) {
             throttle::refund(&self.db, &key, policy).await?;
         }
         created
@@ -348,6 +350,8 @@ impl AuthService {
             None if !record.is_live(now) => return Err(AppError::InvalidGrant),
             None => Rotation::Fresh,
         };
+        // Each refresh adds a row to the login's chain: bound how fast one login grows it.
+        self.charge(&throttle::refresh_login_key(&record.login_id), &self.policies.limits.refresh_per_login).await?;
         let next = new_refresh_token();
         let rotated = logins::rotate(
             &self.db,

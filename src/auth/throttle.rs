@@ -19,9 +19,15 @@ const MICROS: i64 = 1_000_000;
 /// The fixed window of both per-address counts (login failures, sign-ups), in seconds.
 const ADDRESS_WINDOW_SECONDS: u64 = 3600;
 
-/// Key prefixes of the per-address counters (`purge` finds them by these).
+/// Key prefixes (`purge` finds the counters by these).
 const LOGIN_ADDRESS_PREFIX: &str = "login-address:";
 const REGISTER_ADDRESS_PREFIX: &str = "register-address:";
+const REFRESH_LOGIN_PREFIX: &str = "refresh-login:";
+const LOGIN_ACCOUNT_PREFIX: &str = "login-account:";
+
+/// An account counter with no attempt at all for this long is forgotten (a lock included),
+/// so that guesses at names that are no account cannot grow the table without bound.
+pub const ACCOUNT_IDLE_PURGE_SECONDS: i64 = 30 * 86_400;
 
 /// What `Retry-After` says for a locked account: it stays locked until an admin enables it.
 pub const LOCKED_RETRY_AFTER_SECONDS: u64 = 86_400;
@@ -63,6 +69,12 @@ impl Policy {
         Self { limit, first_delay: 3600, max_delay: 3600, window: Some(ADDRESS_WINDOW_SECONDS), lock_at: None }
     }
 
+    /// Refreshes of one login: `limit` an hour, then a wait until the hour has passed. Each
+    /// refresh adds a row to the login's chain; this bounds how fast one login can grow it.
+    pub fn refresh_per_login(limit: u32) -> Self {
+        Self { limit, first_delay: 60, max_delay: 3600, window: Some(ADDRESS_WINDOW_SECONDS), lock_at: None }
+    }
+
     pub fn is_off(&self) -> bool {
         self.limit == 0
     }
@@ -89,6 +101,7 @@ pub struct Limits {
     pub login_per_account: Policy,
     pub login_per_address: Policy,
     pub register_per_address: Policy,
+    pub refresh_per_login: Policy,
 }
 
 impl From<LimitSettings> for Limits {
@@ -97,6 +110,7 @@ impl From<LimitSettings> for Limits {
             login_per_account: Policy::login_per_account(settings.login_per_account),
             login_per_address: Policy::login_per_address(settings.login_per_address),
             register_per_address: Policy::register_per_address(settings.register_per_address),
+            refresh_per_login: Policy::refresh_per_login(settings.refresh_per_login),
         }
     }
 }
@@ -125,10 +139,11 @@ pub async fn charge(db: &Db, key: &str, policy: &Policy) -> Result<Result<(), Re
         // one after another until this transaction ends.
         let mut tx = pool.begin().await?;
         let counted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO throttle (key, failures, window_start, blocked_until) VALUES ($1, 1, $2, 0) \
+            "INSERT INTO throttle (key, failures, window_start, blocked_until, last_at) VALUES ($1, 1, $2, 0, $2) \
              ON CONFLICT (key) DO UPDATE SET \
                  failures = CASE WHEN throttle.window_start < $3 THEN 1 ELSE throttle.failures + 1 END, \
-                 window_start = CASE WHEN throttle.window_start < $3 THEN $2 ELSE throttle.window_start END \
+                 window_start = CASE WHEN throttle.window_start < $3 THEN $2 ELSE throttle.window_start END, \
+                 last_at = $2 \
              WHERE throttle.blocked_until <= $2 \
              RETURNING failures",
         )
@@ -149,10 +164,13 @@ pub async fn charge(db: &Db, key: &str, policy: &Policy) -> Result<Result<(), Re
                 Ok(())
             }
             None => {
-                let (until,): (i64,) = sqlx::query_as("SELECT blocked_until FROM throttle WHERE key = $1")
-                    .bind(key)
-                    .fetch_one(&mut *tx)
-                    .await?;
+                // A refused attempt is an attempt too: a key under attack is never idle.
+                let (until,): (i64,) =
+                    sqlx::query_as("UPDATE throttle SET last_at = $2 WHERE key = $1 RETURNING blocked_until")
+                        .bind(key)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
                 Err(refusal(until, now))
             }
         };
@@ -196,19 +214,26 @@ pub async fn reset(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     })
 }
 
-/// Deletes the address counters that count nothing any more: their window has passed (the
-/// next attempt would start them afresh) and they block nothing. Account counters stay: they
-/// count consecutive failures until a success or an admin clears them.
+/// Deletes the counters that count nothing any more: address and refresh counters whose
+/// window has passed (the next attempt would start them afresh) and that block nothing, and
+/// account counters that saw no attempt for [`ACCOUNT_IDLE_PURGE_SECONDS`] (until then they
+/// count consecutive failures, until a success or an admin clears them).
 pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let window_ended_before = now.saturating_sub(ADDRESS_WINDOW_SECONDS as i64 * MICROS);
+    let idle_since = now.saturating_sub(ACCOUNT_IDLE_PURGE_SECONDS * MICROS);
     with_pool!(db, pool => {
         sqlx::query(
-            "DELETE FROM throttle WHERE (key LIKE $1 OR key LIKE $2) AND window_start < $3 AND blocked_until <= $4",
+            "DELETE FROM throttle WHERE \
+             ((key LIKE $1 OR key LIKE $2 OR key LIKE $3) AND window_start < $4 AND blocked_until <= $5) \
+             OR (key LIKE $6 AND last_at < $7)",
         )
         .bind(format!("{LOGIN_ADDRESS_PREFIX}%"))
         .bind(format!("{REGISTER_ADDRESS_PREFIX}%"))
+        .bind(format!("{REFRESH_LOGIN_PREFIX}%"))
         .bind(window_ended_before)
         .bind(now)
+        .bind(format!("{LOGIN_ACCOUNT_PREFIX}%"))
+        .bind(idle_since)
         .execute(pool)
         .await
         .map(|done| done.rows_affected())
@@ -220,7 +245,12 @@ pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
 pub fn account_key(username: &str) -> String {
     let digest = Sha256::digest(username.to_ascii_lowercase().as_bytes());
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("login-account:{hex}")
+    format!("{LOGIN_ACCOUNT_PREFIX}{hex}")
+}
+
+/// The key counting the refreshes of one login.
+pub fn refresh_login_key(login_id: &str) -> String {
+    format!("{REFRESH_LOGIN_PREFIX}{login_id}")
 }
 
 pub fn login_address_key(client: IpAddr) -> String {

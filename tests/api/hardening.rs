@@ -142,11 +142,12 @@ async fn the_login_server_function_is_throttled_like_the_token_endpoint() {
 }
 
 #[tokio::test]
-async fn registrations_are_limited_per_address_and_refused_attempts_do_not_count() {
-    let app = TestApp::spawn_with(&[("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", "2")]).await;
+async fn registrations_are_limited_per_address_and_taken_names_count_but_mistakes_do_not() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", "3")]).await;
     // A mistake is not a registration.
     assert_eq!(app.register(json!({"username": "x", "password": "short"})).await.status(), 422);
     app.create_user("first", PASSWORD).await;
+    // Probing whether a name is taken counts like creating one (else probing is free).
     assert_eq!(app.register(json!({"username": "first", "password": PASSWORD})).await.status(), 409);
     app.create_user("second", PASSWORD).await;
     let wait = expect_throttled(app.register(json!({"username": "third", "password": PASSWORD})).await).await;
@@ -366,4 +367,38 @@ async fn nothing_changes_state_on_get() {
     // Still signed in, and the refresh token still works.
     assert_eq!(app.me(&tokens.access).await.status(), 200);
     assert_eq!(app.refresh(&tokens.refresh).await.status(), 200);
+}
+
+#[tokio::test]
+async fn one_login_refreshes_at_most_the_documented_number_of_times_an_hour() {
+    let app = TestApp::spawn_with(&[("GATEHOUSE_LIMIT_REFRESH_PER_LOGIN", "3")]).await;
+    app.create_user("alice", PASSWORD).await;
+    let mut tokens = app.tokens("alice", PASSWORD).await;
+    for _ in 0..3 {
+        tokens = refreshed(&app, &tokens).await;
+    }
+    let wait = expect_throttled(app.refresh(&tokens.refresh).await).await;
+    assert!((1..=3600).contains(&wait), "{wait}");
+    // The token was not spent by the refused attempt, and other logins are not slowed.
+    assert_eq!(app.me(&tokens.access).await.status(), 200);
+    let other = app.tokens("alice", PASSWORD).await;
+    refreshed(&app, &other).await;
+}
+
+#[tokio::test]
+async fn a_user_keeps_at_most_a_hundred_live_logins_and_a_new_one_ends_the_oldest() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD).await;
+    let oldest = app.tokens("alice", PASSWORD).await;
+    let second = app.tokens("alice", PASSWORD).await;
+    for _ in 0..98 {
+        app.tokens("alice", PASSWORD).await;
+    }
+    assert_eq!(app.me(&oldest.access).await.status(), 200, "a hundred live logins are allowed");
+    let newest = app.tokens("alice", PASSWORD).await;
+    assert_eq!(app.me(&newest.access).await.status(), 200);
+    assert_eq!(app.me(&oldest.access).await.status(), 401, "the 101st login ended the oldest");
+    expect_error(app.refresh(&oldest.refresh).await, 400, "invalid_grant").await;
+    assert_eq!(app.me(&second.access).await.status(), 200);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM logins WHERE ended_at IS NULL").await, 100);
 }

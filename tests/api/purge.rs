@@ -46,8 +46,9 @@ async fn a_day_after_a_login_ends_it_is_deleted_and_live_logins_are_untouched() 
     assert_eq!(refreshed.status(), 200);
     let refreshed: serde_json::Value = refreshed.json().await.unwrap();
 
-    // The live login's used token is kept until it expires, for reuse detection.
-    assert_eq!(app.auth.purge(next_day).await.unwrap(), Purged::default());
+    // The live login's used token is kept until it expires, for reuse detection; only the
+    // refresh's counter goes (its hour has passed by then).
+    assert_eq!(app.auth.purge(next_day).await.unwrap(), Purged { throttle_counters: 1, ..Purged::default() });
     assert_eq!(count(&app, "refresh_tokens").await, 2);
 
     // A day after its last refresh token expired, the login that was never ended goes too,
@@ -83,4 +84,48 @@ async fn spent_address_counters_go_and_account_counters_stay() {
     let after_window = now_micros() + 3700 * SECOND;
     assert_eq!(app.auth.purge(after_window).await.unwrap().throttle_counters, 2);
     assert_eq!(count(&app, "throttle").await, 1, "the account's consecutive failures stay");
+
+    // An account counter goes only after 30 days without a single attempt, so guesses at
+    // names that are no account cannot grow the table for ever.
+    let idle = gatehouse::auth::throttle::ACCOUNT_IDLE_PURGE_SECONDS * SECOND;
+    assert_eq!(app.auth.purge(now_micros() + idle - 3600 * SECOND).await.unwrap().throttle_counters, 0);
+    assert_eq!(app.auth.purge(now_micros() + idle + 60 * SECOND).await.unwrap().throttle_counters, 1);
+    assert_eq!(count(&app, "throttle").await, 0);
+}
+
+#[tokio::test]
+async fn logins_keep_working_while_a_login_refreshed_fifty_thousand_times_is_purged() {
+    let app = TestApp::spawn().await;
+    app.create_user("chained", PASSWORD).await;
+    app.create_user("bob", PASSWORD).await;
+    // A login whose chain of refresh tokens is 50,000 long, every one expired long ago.
+    app.sql_execute(
+        "INSERT INTO logins (id, user_id, created_at) SELECT 'chain', id, 0 FROM users WHERE username = 'chained'",
+    )
+    .await;
+    let chain = app
+        .sql_execute(
+            "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 50000) \
+             INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at, used_at) \
+             SELECT 'chain-' || n, 'chain', CASE WHEN n = 1 THEN NULL ELSE 'chain-' || (n - 1) END, \
+                    'chain-hash-' || n, 0, 1, 1 FROM seq",
+        )
+        .await;
+    assert_eq!(chain, 50_000);
+    let started = std::time::Instant::now();
+    let purge = tokio::spawn({
+        let auth = std::sync::Arc::clone(&app.auth);
+        async move { auth.purge(now_micros()).await.unwrap() }
+    });
+    // Meanwhile people keep logging in: none waits for the purge (each login writes).
+    let mut logins = 0;
+    while !purge.is_finished() {
+        assert_eq!(app.login("bob", PASSWORD).await.status(), 200, "a login during the purge");
+        logins += 1;
+    }
+    let purged = purge.await.unwrap();
+    println!("purged a 50,000-token chain in {:?} while {logins} logins went through", started.elapsed());
+    assert_eq!(purged.logins, 1);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM refresh_tokens WHERE login_id = 'chain'").await, 0);
+    assert!(logins >= 1);
 }
