@@ -16,9 +16,9 @@ use argon2::{
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 use tokio::sync::oneshot;
 use unicode_normalization::UnicodeNormalization;
@@ -34,8 +34,16 @@ const QUEUE: usize = 1024;
 const HASH_NICE: libc::c_int = 10;
 
 enum Job {
-    Hash { password: String, reply: oneshot::Sender<Result<String, argon2::password_hash::Error>> },
-    Verify { password: String, phc: String, reply: oneshot::Sender<Verified> },
+    Hash {
+        password: String,
+        reply: oneshot::Sender<Result<String, argon2::password_hash::Error>>,
+    },
+    /// Answers with the outcome and the time argon2 took (queueing not included).
+    Verify {
+        password: String,
+        phc: String,
+        reply: oneshot::Sender<(Verified, Duration)>,
+    },
 }
 
 /// The outcome of checking a password against a stored hash.
@@ -56,6 +64,9 @@ pub struct PasswordHasher {
     /// A real hash of a random password: unknown usernames are checked against it, so that
     /// "no such user" costs the same time as "wrong password".
     dummy_phc: Arc<str>,
+    /// How long one verification at the configured parameters takes (a moving average, in
+    /// microseconds): a cheaper stored hash is answered no sooner than this.
+    typical_micros: Arc<AtomicU64>,
 }
 
 impl PasswordHasher {
@@ -77,9 +88,11 @@ impl PasswordHasher {
                 .name(format!("argon2-{i}"))
                 .spawn(move || worker(&rx, &params, scratch, idle))?;
         }
+        let started = Instant::now();
         let dummy_phc = hash_now(&params, &mut Scratch::new(Arc::default()), &random_dummy_password())
             .map_err(|e| std::io::Error::other(format!("argon2 self-test failed: {e}")))?;
-        Ok(Self { jobs: tx, held, dummy_phc: dummy_phc.into() })
+        let typical_micros = Arc::new(AtomicU64::new(micros(started.elapsed())));
+        Ok(Self { jobs: tx, held, dummy_phc: dummy_phc.into(), typical_micros })
     }
 
     /// Bytes of argon2 memory the hashing threads hold now: threads × m KiB while logins
@@ -104,10 +117,24 @@ impl PasswordHasher {
 
     /// Whether `password` (NFKC-normalised) matches the stored PHC string, and whether that
     /// hash is due for an upgrade. A malformed stored hash is a mismatch, logged.
+    ///
+    /// A hash stored with cheaper parameters (before they were raised) verifies faster than
+    /// the dummy hash of unknown names; until its owner logs in again and it is upgraded, the
+    /// answer waits out the difference, so its time tells nothing about the account.
     pub async fn verify(&self, password: &str, phc: &str) -> Result<Verified, AppError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Verify { password: password.to_owned(), phc: phc.to_owned(), reply }).await?;
-        answer.await.map_err(|_| pool_gone())
+        let (verified, spent) = answer.await.map_err(|_| pool_gone())?;
+        let typical = &self.typical_micros;
+        if verified.outdated {
+            let rest = Duration::from_micros(typical.load(Ordering::Relaxed)).saturating_sub(spent);
+            tokio::time::sleep(rest).await;
+        } else {
+            // An average over the last few verifications follows the machine's load.
+            let old = typical.load(Ordering::Relaxed);
+            typical.store(old - old / 8 + micros(spent) / 8, Ordering::Relaxed);
+        }
+        Ok(verified)
     }
 
     /// Spends the time of one verification and always fails: for unknown usernames.
@@ -146,7 +173,9 @@ fn worker(rx: &flume::Receiver<Job>, params: &Params, mut scratch: Scratch, idle
                 let _ = reply.send(hash_now(params, &mut scratch, &password));
             }
             Job::Verify { password, phc, reply } => {
-                let _ = reply.send(verify_now(params, &mut scratch, &password, &phc));
+                let started = Instant::now();
+                let verified = verify_now(params, &mut scratch, &password, &phc);
+                let _ = reply.send((verified, started.elapsed()));
             }
         }
     }
@@ -310,6 +339,10 @@ fn is_weaker(stored: &PasswordHash<'_>, params: &Params) -> bool {
         Ok(p) => p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost() || p.p_cost() < params.p_cost(),
         Err(_) => true,
     }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 fn random_dummy_password() -> String {
