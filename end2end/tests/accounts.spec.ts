@@ -137,6 +137,32 @@ test("next accepts local paths only", async ({ page, request }) => {
   await expect(page).toHaveURL(/127\.0\.0\.1:\d+\/me$/);
 });
 
+/** A link carrying a server-function error of the attacker's choosing (`__err`, base64url JSON). */
+function craftedSignupLink(error: unknown): string {
+  const encoded = Buffer.from(JSON.stringify(error)).toString("base64").replace(/\+/g, "-").replace(/\//g, "_");
+  return `/signup?__path=${encodeURIComponent("/fn/signup")}&__err=${encodeURIComponent(encoded)}`;
+}
+
+const PHISHING = "Your account is suspended: call 555-0100";
+
+for (const javaScriptEnabled of [true, false]) {
+  test.describe(`a crafted signup link (JavaScript ${javaScriptEnabled ? "on" : "off"})`, () => {
+    test.use({ javaScriptEnabled });
+
+    test("shows only words the server says", async ({ page }) => {
+      await page.goto(craftedSignupLink({ Validation: { username: PHISHING, password: "Password must be at least 8 characters" } }));
+      if (javaScriptEnabled) await pageIsReady(page);
+      const main = page.getByRole("main");
+      await expect(main.getByText("Password must be at least 8 characters")).toBeVisible();
+      await expect(main.getByText(PHISHING)).toHaveCount(0);
+      await page.goto(craftedSignupLink({ Conflict: { field: "username", message: PHISHING } }));
+      if (javaScriptEnabled) await pageIsReady(page);
+      await expect(page.getByRole("heading", { name: "Create your account" })).toBeVisible();
+      await expect(page.getByText(PHISHING)).toHaveCount(0);
+    });
+  });
+}
+
 test.describe("without JavaScript", () => {
   test.use({ javaScriptEnabled: false });
 

@@ -110,6 +110,25 @@ test("a disabled person's open page is signed out at their next action", async (
   await expect(theirs.getByText("Your account has been disabled")).toBeVisible();
 });
 
+test("a disabled person whose access token has expired is told so at their next action", async ({ browser, page, request }) => {
+  const username = uniqueName("lapsed");
+  await accountExists(request, username);
+  const theirs = await (await browser.newContext()).newPage();
+  await logsIn(theirs, username);
+  await expect(theirs).toHaveURL(/\/me$/);
+
+  await adminOpensUsers(page);
+  await searchesFor(page, username);
+  await rowOf(page, username).getByRole("button", { name: "Disable" }).click();
+  await expect(rowOf(page, username).getByRole("cell", { name: "disabled" })).toBeVisible();
+
+  // Their access token is gone (as when it expires): the next action must refresh first.
+  await theirs.evaluate(() => localStorage.removeItem("gatehouse.access_token"));
+  await theirs.getByRole("main").getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(theirs).toHaveURL(/\/login/);
+  await expect(theirs.getByText("Your account has been disabled")).toBeVisible();
+});
+
 test("an expired access token is renewed silently", async ({ page, request }) => {
   const username = uniqueName("later");
   await accountExists(request, username);
