@@ -1,4 +1,4 @@
-import { expect, test, type Page } from "@playwright/test";
+import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { admin } from "../playwright.config";
 import { PASSWORD, accountExists, logsIn, navigation, pageIsReady, uniqueName } from "./support/person";
 
@@ -93,8 +93,9 @@ test("the list pages by 50 with Previous and Next", async ({ page, request }) =>
   await expect(rowOf(page, `${prefix}_00`)).toHaveCount(1);
 });
 
-test("a disabled person's open page is signed out at their next action", async ({ browser, page, request }) => {
-  const username = uniqueName("victim");
+/** A person signed in on a browser of their own, whom the admin on `page` then disables. */
+async function signedInThenDisabled(browser: Browser, page: Page, request: APIRequestContext, prefix: string) {
+  const username = uniqueName(prefix);
   await accountExists(request, username);
   const theirs = await (await browser.newContext()).newPage();
   await logsIn(theirs, username);
@@ -104,24 +105,18 @@ test("a disabled person's open page is signed out at their next action", async (
   await searchesFor(page, username);
   await rowOf(page, username).getByRole("button", { name: "Disable" }).click();
   await expect(rowOf(page, username).getByRole("cell", { name: "disabled" })).toBeVisible();
+  return theirs;
+}
 
+test("a disabled person's open page is signed out at their next action", async ({ browser, page, request }) => {
+  const theirs = await signedInThenDisabled(browser, page, request, "victim");
   await theirs.getByRole("main").getByRole("button", { name: "Sign out everywhere" }).click();
   await expect(theirs).toHaveURL(/\/login/);
   await expect(theirs.getByText("Your account has been disabled")).toBeVisible();
 });
 
 test("a disabled person whose access token has expired is told so at their next action", async ({ browser, page, request }) => {
-  const username = uniqueName("lapsed");
-  await accountExists(request, username);
-  const theirs = await (await browser.newContext()).newPage();
-  await logsIn(theirs, username);
-  await expect(theirs).toHaveURL(/\/me$/);
-
-  await adminOpensUsers(page);
-  await searchesFor(page, username);
-  await rowOf(page, username).getByRole("button", { name: "Disable" }).click();
-  await expect(rowOf(page, username).getByRole("cell", { name: "disabled" })).toBeVisible();
-
+  const theirs = await signedInThenDisabled(browser, page, request, "lapsed");
   // Their access token is gone (as when it expires): the next action must refresh first.
   await theirs.evaluate(() => localStorage.removeItem("gatehouse.access_token"));
   await theirs.getByRole("main").getByRole("button", { name: "Sign out everywhere" }).click();
