@@ -1,7 +1,7 @@
 //! The HTML shell and the router table: the map of every page.
 
 use crate::{
-    browser::Session,
+    browser::{DISABLED_NOTICE, Session},
     components::nav::NavBar,
     error::AppError,
     fns::{auth::viewer, client::SIGNED_OUT_KEY},
@@ -99,8 +99,9 @@ fn SessionReady(children: ChildrenFn) -> impl IntoView {
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let user = viewer.await.ok().flatten();
-                session.seed_once(user);
+                let seen = viewer.await;
+                let notice = matches!(seen, Err(AppError::AccountDisabled)).then_some(DISABLED_NOTICE);
+                session.seed_once(seen.ok().flatten(), notice);
                 children.with_value(|children| children())
             })}
         </Suspense>

@@ -51,12 +51,13 @@ impl Session {
         self.user.with(|u| u.as_ref().is_some_and(|u| u.role == crate::domain::Role::Admin))
     }
 
-    /// What the server knew while rendering (from the refresh cookie); only the first
-    /// answer counts.
-    pub fn seed_once(&self, user: Option<User>) {
+    /// What the server knew while rendering (from the refresh cookie): who is looking, or why
+    /// nobody is (a disabled account); only the first answer counts.
+    pub fn seed_once(&self, user: Option<User>, notice: Option<&'static str>) {
         if !self.seeded.get_value() {
             self.seeded.set_value(true);
             self.user.set(user);
+            self.notice.set(notice);
         }
     }
 

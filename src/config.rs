@@ -162,32 +162,32 @@ impl fmt::Debug for Config {
 
 /// A URL with any password replaced, fit for a log line.
 pub fn redact_url(url: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
-    let mut out = match (base.find("://"), base.rfind('@')) {
+    // The user-info ends at the last `@` (a raw `?` or `/` in a password must not end it
+    // early); an `@` in the query then hides a little more than needed, never less.
+    let mut out = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &base[scheme + 3..at];
+            let userinfo = &url[scheme + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &base[..scheme + 3], &userinfo[..colon], &base[at..]),
-                None => base.to_owned(),
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_owned(),
             }
         }
-        _ => base.to_owned(),
+        _ => url.to_owned(),
     };
-    if let Some(query) = query {
-        // libpq takes `password=` (and `sslpassword=`) in the query too; keys may be encoded.
-        let pairs: Vec<String> = query
-            .split('&')
-            .map(|pair| {
-                let key = form_urlencoded::parse(pair.as_bytes()).next().map(|(k, _)| k.to_ascii_lowercase());
-                if key.is_some_and(|k| k.contains("pass")) {
-                    format!("{}=***", pair.split('=').next().unwrap_or_default())
-                } else {
-                    pair.to_owned()
-                }
-            })
-            .collect();
-        out.push('?');
-        out.push_str(&pairs.join("&"));
+    // libpq also takes `password=` (and `sslpassword=`) in the query; keys may be encoded. A
+    // raw `&` may sit inside the value, so everything after such a key goes.
+    if let Some(start) = out.find('?') {
+        let query = out.split_off(start + 1);
+        let mut kept = Vec::new();
+        for pair in query.split('&') {
+            let key = form_urlencoded::parse(pair.as_bytes()).next().map(|(k, _)| k.to_ascii_lowercase());
+            if key.is_some_and(|k| k.contains("pass")) {
+                kept.push(format!("{}=***", pair.split('=').next().unwrap_or_default()));
+                break;
+            }
+            kept.push(pair.to_owned());
+        }
+        out.push_str(&kept.join("&"));
     }
     out
 }
@@ -260,6 +260,7 @@ impl Config {
                 argon2.memory_kib, argon2.iterations
             )));
         }
+        let access_token_ttl = number_or(&get, "GATEHOUSE_ACCESS_TOKEN_TTL", 900, 1..=u64::from(u32::MAX))?;
         let limit = |key: &str, default: u64, max: u64| number_or(&get, key, default, 0..=max).map(|n| n as u32);
         let limits = LimitSettings {
             login_per_account: limit(
@@ -269,7 +270,12 @@ impl Config {
             )?,
             login_per_address: limit("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS", 30, 1_000_000)?,
             register_per_address: limit("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", 10, 1_000_000)?,
-            refresh_per_login: limit("GATEHOUSE_LIMIT_REFRESH_PER_LOGIN", 120, 1_000_000)?,
+            // A browser refreshes once per access-token lifetime: twice that rate always fits.
+            refresh_per_login: limit(
+                "GATEHOUSE_LIMIT_REFRESH_PER_LOGIN",
+                (7200 / access_token_ttl).max(120),
+                1_000_000,
+            )?,
         };
         let trusted_proxies = TrustedProxies::parse(&get("GATEHOUSE_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| ConfigError(format!("GATEHOUSE_TRUSTED_PROXIES: {e}")))?;
@@ -278,7 +284,7 @@ impl Config {
             database_pool_size: number_or(&get, "GATEHOUSE_DATABASE_POOL_SIZE", 16, 1..=1000)? as u32,
             jwt_secret,
             secret_source,
-            access_token_ttl: number_or(&get, "GATEHOUSE_ACCESS_TOKEN_TTL", 900, 1..=u64::from(u32::MAX))?,
+            access_token_ttl,
             refresh_token_ttl: number_or(&get, "GATEHOUSE_REFRESH_TOKEN_TTL", 604_800, 1..=u64::from(u32::MAX))?,
             jwt_issuer: get("GATEHOUSE_JWT_ISSUER").unwrap_or_else(|| "gatehouse".into()),
             jwt_audience: get("GATEHOUSE_JWT_AUDIENCE").unwrap_or_else(|| "gatehouse".into()),
@@ -418,6 +424,9 @@ mod tests {
         );
         let ok = with(&[("GATEHOUSE_JWT_SECRET", SECRET), ("GATEHOUSE_ACCESS_TOKEN_TTL", "3")], &dir).unwrap();
         assert_eq!(ok.access_token_ttl, 3);
+        assert_eq!(ok.limits.refresh_per_login, 2400, "twice the refreshes 3-second tokens need");
+        let defaults = with(&[("GATEHOUSE_JWT_SECRET", SECRET)], &dir).unwrap();
+        assert_eq!(defaults.limits.refresh_per_login, 120);
     }
 
     #[test]
@@ -502,13 +511,12 @@ mod tests {
         assert_eq!(redact_url("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
         assert_eq!(
             redact_url("postgres://db/x?user=app&password=s3cret&sslmode=require"),
-            "postgres://db/x?user=app&password=***&sslmode=require"
+            "postgres://db/x?user=app&password=***"
         );
-        assert_eq!(
-            redact_url("postgres://db/x?%70assword=s3cret&sslpassword=k3y"),
-            "postgres://db/x?%70assword=***&sslpassword=***"
-        );
-        // An `@` in the query is not the end of a user-info part.
-        assert_eq!(redact_url("postgres://db/x?password=a@b"), "postgres://db/x?password=***");
+        assert_eq!(redact_url("postgres://db/x?%70assword=s3cret&sslpassword=k3y"), "postgres://db/x?%70assword=***");
+        // Raw `?`, `@` or `&` inside a password do not let any of it through.
+        assert_eq!(redact_url("postgres://app:pa?ss@db/x"), "postgres://app:***@db/x");
+        assert!(!redact_url("postgres://db/x?password=a@bcd").contains("bcd"));
+        assert_eq!(redact_url("postgres://db/x?password=ab&cd&sslmode=require"), "postgres://db/x?password=***");
     }
 }

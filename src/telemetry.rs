@@ -6,5 +6,7 @@
 pub fn init() {
     use tracing_subscriber::{EnvFilter, fmt};
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+    // Colours only for a person at a terminal: a log collector gets plain lines.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let _ = fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).try_init();
 }

@@ -75,10 +75,13 @@ pub async fn token(
     let pair = match form.get("grant_type").unwrap_or("password") {
         "password" => state.auth.login(required("username")?, required("password")?, client).await?,
         // RFC 6749 §5.2: every unusable refresh token is `invalid_grant`, a disabled account's too.
-        "refresh_token" => state.auth.refresh(required("refresh_token")?).await.map_err(|e| match e {
-            AppError::AccountDisabled => AppError::InvalidGrant,
-            other => other,
-        })?,
+        "refresh_token" => {
+            let (pair, _) = state.auth.refresh(required("refresh_token")?).await.map_err(|e| match e {
+                AppError::AccountDisabled => AppError::InvalidGrant,
+                other => other,
+            })?;
+            pair
+        }
         _ => return Err(AppError::UnsupportedGrantType),
     };
     Ok(Json(TokenResponse::from(pair)).into_response())

@@ -4,43 +4,48 @@
 //! records its parent). Ending a login revokes the whole family and, because access tokens
 //! carry the login id, rejects its access tokens from the next request on.
 
-use crate::db::{Db, now_micros, with_pool};
+use crate::{
+    db::{Db, now_micros, with_pool},
+    users::repository::{UserRow, user_columns},
+};
 use uuid::Uuid;
 
-/// A refresh token looked up by hash, with what decides whether it may be used.
+/// A refresh token looked up by hash, with what decides whether it may be used and the
+/// account it belongs to (read in the same lookup, so that nothing is left to read, and
+/// nothing can fail, once the token has been rotated).
 #[derive(Debug, sqlx::FromRow)]
 pub struct RefreshRecord {
-    pub id: String,
+    pub token_id: String,
     pub login_id: String,
-    pub user_id: String,
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub login_ended_at: Option<i64>,
-    pub user_disabled: bool,
+    #[sqlx(flatten)]
+    pub user: UserRow,
 }
 
 impl RefreshRecord {
     /// Not revoked, its login not ended, its account enabled, not expired at `now`. (Whether
     /// it was already used is for the caller: a used token is a replay to `refresh`.)
     pub fn is_live(&self, now: i64) -> bool {
-        self.revoked_at.is_none() && self.login_ended_at.is_none() && !self.user_disabled && self.expires_at > now
+        self.revoked_at.is_none() && self.login_ended_at.is_none() && !self.user.disabled && self.expires_at > now
     }
 }
 
-/// The ids of user `$2`'s newest `$3` live logins (the ones a new login keeps).
+/// The ids of user `$1`'s newest `$2` live logins (the ones a new login keeps).
 macro_rules! newest_live_logins {
     () => {
-        "SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $3"
+        "SELECT id FROM logins WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2"
     };
 }
 
-/// Live logins one user may have; a new login beyond them ends the oldest. A valid password
-/// replayed without end cannot grow the tables without bound.
+/// Live logins one user may have; a new login beyond them deletes the oldest. A valid
+/// password replayed without end cannot grow the tables without bound.
 pub const MAX_LIVE_LOGINS_PER_USER: i64 = 100;
 
-/// Starts a login for `user_id` with its first refresh token, ending the user's oldest live
-/// logins beyond [`MAX_LIVE_LOGINS_PER_USER`]; returns the login id.
+/// Starts a login for `user_id` with its first refresh token, deleting the user's oldest
+/// live logins beyond [`MAX_LIVE_LOGINS_PER_USER`]; returns the login id.
 pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i64) -> Result<Uuid, sqlx::Error> {
     let login_id = Uuid::now_v7();
     let now = now_micros();
@@ -63,23 +68,13 @@ pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
+        // Deleted, not ended: a password replayed without end must not leave a day of ended
+        // logins behind either. Their refresh tokens go with them (ON DELETE CASCADE).
         sqlx::query(concat!(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
-             (SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL AND id NOT IN (",
-            newest_live_logins!(),
-            "))"
-        ))
-        .bind(now)
-        .bind(user_id)
-        .bind(MAX_LIVE_LOGINS_PER_USER)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(concat!(
-            "UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id NOT IN (",
+            "DELETE FROM logins WHERE user_id = $1 AND ended_at IS NULL AND id NOT IN (",
             newest_live_logins!(),
             ")"
         ))
-        .bind(now)
         .bind(user_id)
         .bind(MAX_LIVE_LOGINS_PER_USER)
         .execute(&mut *tx)
@@ -91,12 +86,13 @@ pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i
 
 pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRecord>, sqlx::Error> {
     with_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT r.id, r.login_id, l.user_id, r.expires_at, r.used_at, r.revoked_at, \
-                    l.ended_at AS login_ended_at, u.disabled AS user_disabled \
-             FROM refresh_tokens r JOIN logins l ON l.id = r.login_id JOIN users u ON u.id = l.user_id \
-             WHERE r.token_hash = $1",
-        )
+        sqlx::query_as(concat!(
+            "SELECT r.id AS token_id, r.login_id, r.expires_at, r.used_at, r.revoked_at, \
+                    l.ended_at AS login_ended_at, ",
+            user_columns!(),
+            " FROM refresh_tokens r JOIN logins l ON l.id = r.login_id JOIN users u ON u.id = l.user_id \
+             WHERE r.token_hash = $1"
+        ))
         .bind(token_hash)
         .fetch_optional(pool)
         .await

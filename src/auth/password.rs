@@ -53,6 +53,9 @@ pub struct Verified {
     /// The stored hash is weaker than the configured parameters (or not argon2id v1.3): a
     /// login that matched should store a fresh hash.
     pub outdated: bool,
+    /// The stored hash is argon2id v1.3 at exactly the configured parameters: its time is
+    /// what an unknown name's dummy check costs.
+    pub configured: bool,
 }
 
 /// Handle to the hashing threads. Cloning shares the same threads.
@@ -118,15 +121,16 @@ impl PasswordHasher {
     /// Whether `password` (NFKC-normalised) matches the stored PHC string, and whether that
     /// hash is due for an upgrade. A malformed stored hash is a mismatch, logged.
     ///
-    /// A hash stored with cheaper parameters (before they were raised) verifies faster than
-    /// the dummy hash of unknown names; until its owner logs in again and it is upgraded, the
-    /// answer waits out the difference, so its time tells nothing about the account.
+    /// A hash stored with cheaper parameters (before they were raised), or a malformed one,
+    /// verifies faster than the dummy hash of unknown names; until its owner logs in again and
+    /// it is upgraded, the answer waits out the difference, so its time tells nothing about
+    /// the account. Only hashes at the configured parameters feed the average it waits for.
     pub async fn verify(&self, password: &str, phc: &str) -> Result<Verified, AppError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Verify { password: password.to_owned(), phc: phc.to_owned(), reply }).await?;
         let (verified, spent) = answer.await.map_err(|_| pool_gone())?;
         let typical = &self.typical_micros;
-        if verified.outdated {
+        if !verified.configured {
             let rest = Duration::from_micros(typical.load(Ordering::Relaxed)).saturating_sub(spent);
             tokio::time::sleep(rest).await;
         } else {
@@ -308,10 +312,11 @@ fn verify_now(params: &Params, scratch: &mut Scratch, password: &str, phc: &str)
                 false
             }),
             outdated: is_weaker(&parsed, params),
+            configured: is_configured(&parsed, params),
         },
         Err(e) => {
             tracing::error!(error = %e, "a stored password hash is malformed");
-            Verified { matches: false, outdated: false }
+            Verified { matches: false, outdated: false, configured: false }
         }
     }
 }
@@ -339,6 +344,13 @@ fn is_weaker(stored: &PasswordHash<'_>, params: &Params) -> bool {
         Ok(p) => p.m_cost() < params.m_cost() || p.t_cost() < params.t_cost() || p.p_cost() < params.p_cost(),
         Err(_) => true,
     }
+}
+
+fn is_configured(stored: &PasswordHash<'_>, params: &Params) -> bool {
+    stored.algorithm == Algorithm::Argon2id.ident()
+        && stored.version == Some(Version::V0x13.into())
+        && Params::try_from(stored)
+            .is_ok_and(|p| (p.m_cost(), p.t_cost(), p.p_cost()) == (params.m_cost(), params.t_cost(), params.p_cost()))
 }
 
 fn micros(d: Duration) -> u64 {
@@ -384,7 +396,7 @@ mod tests {
             .to_string();
         assert_eq!(
             h.verify("correct horse battery", &theirs).await.unwrap(),
-            Verified { matches: true, outdated: false }
+            Verified { matches: true, outdated: false, configured: true }
         );
         assert!(!h.verify("correct horse batterY", &theirs).await.unwrap().matches);
     }
@@ -398,7 +410,10 @@ mod tests {
         let h = hasher();
         let phc = h.hash("correct horse battery").await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
-        assert_eq!(h.verify("correct horse battery", &phc).await.unwrap(), Verified { matches: true, outdated: false });
+        assert_eq!(
+            h.verify("correct horse battery", &phc).await.unwrap(),
+            Verified { matches: true, outdated: false, configured: true }
+        );
         assert!(!h.verify("correct horse batterY", &phc).await.unwrap().matches);
     }
 
@@ -460,7 +475,7 @@ mod tests {
         // Fewer KiB than configured: due for a rehash, though it still verifies.
         assert_eq!(
             hasher().verify("correct horse battery", &phc).await.unwrap(),
-            Verified { matches: true, outdated: true }
+            Verified { matches: true, outdated: true, configured: false }
         );
         // argon2i is not argon2id.
         let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, owasp_params())

@@ -328,12 +328,13 @@ impl AuthService {
     /// the whole login (OAuth 2.0 Security BCP, RFC 9700 §4.14). With a grace window, the
     /// token just rotated may be retried once within it (its response may have been lost):
     /// the retry gets a new pair of the same login and the unused successor is revoked. Any
-    /// token of a disabled account is `AccountDisabled`.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
+    /// token of a disabled account is `AccountDisabled`. Answers the new pair and the account
+    /// as it is now.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<(TokenPair, User), AppError> {
         let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Err(AppError::InvalidGrant);
         };
-        if record.user_disabled {
+        if record.user.disabled {
             // Its holder's browser can say why they are signed out; the JSON API answers
             // `invalid_grant`, as for any unusable token.
             return Err(AppError::AccountDisabled);
@@ -356,7 +357,7 @@ impl AuthService {
         let rotated = logins::rotate(
             &self.db,
             how,
-            &record.id,
+            &record.token_id,
             &record.login_id,
             &refresh_token_hash(&next),
             self.refresh_expiry(),
@@ -365,11 +366,12 @@ impl AuthService {
         if !rotated {
             return Err(self.replayed(&record.login_id, "a refresh token was used twice at once").await);
         }
-        Ok(TokenPair {
-            access_token: self.keys.issue(parse_stored_id(&record.user_id)?, parse_stored_id(&record.login_id)?)?,
+        let pair = TokenPair {
+            access_token: self.keys.issue(parse_stored_id(&record.user.id)?, parse_stored_id(&record.login_id)?)?,
             expires_in: self.keys.access_ttl_seconds(),
             refresh_token: next,
-        })
+        };
+        Ok((pair, record.user.to_user()))
     }
 
     /// A replayed refresh token: its whole login ends (the thief's copy and the owner's alike),
@@ -392,16 +394,20 @@ impl AuthService {
     }
 
     /// Who holds this refresh token, without using it up: for rendering a page to a person
-    /// who arrives with the refresh cookie. A token that could not refresh shows no one.
+    /// who arrives with the refresh cookie. A token that could not refresh shows no one; the
+    /// latest token of a disabled account is `AccountDisabled`, so the page can say so.
     pub async fn viewer(&self, refresh_token: &str) -> Result<Option<User>, AppError> {
         let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Ok(None);
         };
+        if record.user.disabled && record.used_at.is_none() {
+            // The holder of the account's latest token is told why they are signed out.
+            return Err(AppError::AccountDisabled);
+        }
         if record.used_at.is_some() || !record.is_live(now_micros()) {
             return Ok(None);
         }
-        let user = users::find_by_id(&self.db, &parse_stored_id(&record.user_id)?).await?;
-        Ok(user.map(|row| row.to_user()))
+        Ok(Some(record.user.to_user()))
     }
 
     /// Ends every login of the caller, their own included.
@@ -442,12 +448,20 @@ impl AuthService {
         let existing = users::find_by_username(&self.db, name.as_str())
             .await
             .map_err(|e| format!("cannot read the admin account: {e}"))?;
-        let Some(row) = existing else {
-            self.create_user(&name, &policy_password, None, None, Role::Admin)
-                .await
-                .map_err(|e| format!("cannot create the admin account: {e}"))?;
-            tracing::info!(username = %name, "configured admin created");
-            return Ok(());
+        let row = match existing {
+            Some(row) => row,
+            None => match self.create_user(&name, &policy_password, None, None, Role::Admin).await {
+                Ok(_) => {
+                    tracing::info!(username = %name, "configured admin created");
+                    return Ok(());
+                }
+                // Another instance starting at the same moment created it: it exists now.
+                Err(AppError::Conflict { .. }) => users::find_by_username(&self.db, name.as_str())
+                    .await
+                    .map_err(|e| format!("cannot read the admin account: {e}"))?
+                    .ok_or_else(|| "cannot create the admin account: its name is taken".to_owned())?,
+                Err(e) => return Err(format!("cannot create the admin account: {e}")),
+            },
         };
         let verified = self
             .hasher

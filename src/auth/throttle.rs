@@ -16,6 +16,9 @@ use std::net::IpAddr;
 
 const MICROS: i64 = 1_000_000;
 
+/// `blocked_until` of a locked key: never free by itself.
+const LOCKED: i64 = i64::MAX;
+
 /// The fixed window of both per-address counts (login failures, sign-ups), in seconds.
 const ADDRESS_WINDOW_SECONDS: u64 = 3600;
 
@@ -25,8 +28,9 @@ const REGISTER_ADDRESS_PREFIX: &str = "register-address:";
 const REFRESH_LOGIN_PREFIX: &str = "refresh-login:";
 const LOGIN_ACCOUNT_PREFIX: &str = "login-account:";
 
-/// An account counter with no attempt at all for this long is forgotten (a lock included),
-/// so that guesses at names that are no account cannot grow the table without bound.
+/// An account counter with no attempt at all for this long is forgotten, so that guesses at
+/// names that are no account cannot grow the table without bound. A lock is never
+/// forgotten: only an admin (or, for the configured admin, a restart) lifts it.
 pub const ACCOUNT_IDLE_PURGE_SECONDS: i64 = 30 * 86_400;
 
 /// What `Retry-After` says for a locked account: it stays locked until an admin enables it.
@@ -87,7 +91,7 @@ impl Policy {
             return None;
         }
         if self.lock_at.is_some_and(|lock| count >= i64::from(lock)) {
-            return Some(i64::MAX);
+            return Some(LOCKED);
         }
         let doublings = u32::try_from(count - limit).unwrap_or(u32::MAX).min(40);
         let delay = self.first_delay.saturating_mul(1u64 << doublings).min(self.max_delay);
@@ -180,7 +184,7 @@ pub async fn charge(db: &Db, key: &str, policy: &Policy) -> Result<Result<(), Re
 }
 
 fn refusal(blocked_until: i64, now: i64) -> Refusal {
-    if blocked_until == i64::MAX {
+    if blocked_until == LOCKED {
         return Refusal::Locked;
     }
     let micros = blocked_until.saturating_sub(now).max(0);
@@ -216,8 +220,8 @@ pub async fn reset(db: &Db, key: &str) -> Result<(), sqlx::Error> {
 
 /// Deletes the counters that count nothing any more: address and refresh counters whose
 /// window has passed (the next attempt would start them afresh) and that block nothing, and
-/// account counters that saw no attempt for [`ACCOUNT_IDLE_PURGE_SECONDS`] (until then they
-/// count consecutive failures, until a success or an admin clears them).
+/// account counters that saw no attempt for [`ACCOUNT_IDLE_PURGE_SECONDS`] and lock nothing
+/// (until then they count consecutive failures, until a success or an admin clears them).
 pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
     let window_ended_before = now.saturating_sub(ADDRESS_WINDOW_SECONDS as i64 * MICROS);
     let idle_since = now.saturating_sub(ACCOUNT_IDLE_PURGE_SECONDS * MICROS);
@@ -225,7 +229,7 @@ pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
         sqlx::query(
             "DELETE FROM throttle WHERE \
              ((key LIKE $1 OR key LIKE $2 OR key LIKE $3) AND window_start < $4 AND blocked_until <= $5) \
-             OR (key LIKE $6 AND last_at < $7)",
+             OR (key LIKE $6 AND last_at < $7 AND blocked_until <> $8)",
         )
         .bind(format!("{LOGIN_ADDRESS_PREFIX}%"))
         .bind(format!("{REGISTER_ADDRESS_PREFIX}%"))
@@ -234,6 +238,7 @@ pub async fn purge(db: &Db, now: i64) -> Result<u64, sqlx::Error> {
         .bind(now)
         .bind(format!("{LOGIN_ACCOUNT_PREFIX}%"))
         .bind(idle_since)
+        .bind(LOCKED)
         .execute(pool)
         .await
         .map(|done| done.rows_affected())

@@ -66,18 +66,17 @@ pub async fn refresh() -> Result<SignedIn, AppError> {
     use crate::fns::context;
     let (parts, state) = context::same_origin_context()?;
     let token = state.refresh_cookie.read(&parts.headers).ok_or(AppError::InvalidGrant)?;
-    let pair = match state.auth.refresh(&token).await {
-        Ok(pair) => pair,
+    let (pair, user) = match state.auth.refresh(&token).await {
+        Ok(refreshed) => refreshed,
         Err(e @ (AppError::InvalidGrant | AppError::AccountDisabled)) => {
             context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());
             return Err(e);
         }
         Err(e) => return Err(e),
     };
-    // The old token is spent: the new one goes into the answer before anything else can
-    // fail, or the browser's next refresh would be a replay that ends its login.
+    // The old token is spent: nothing that can fail comes after the rotation (the account
+    // was read with the token), so the new one always reaches the browser.
     browser::keep_refresh_token(&state, &pair);
-    let user = state.auth.authenticate(&pair.access_token).await?.user;
     Ok(SignedIn { user, access_token: pair.access_token, expires_in: pair.expires_in })
 }
 

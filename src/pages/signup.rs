@@ -2,7 +2,7 @@
 //! same parsers the server runs.
 
 use crate::{
-    browser::{Session, form_error_from_url},
+    browser::{Session, form_error_from_url, only_server_words},
     components::{
         alert::{Alert, sentence},
         field::Field,
@@ -32,7 +32,11 @@ pub fn SignupPage() -> impl IntoView {
     let inputs: [NodeRef<leptos::html::Input>; 4] = std::array::from_fn(|_| NodeRef::new());
 
     let from_url = StoredValue::new(form_error_from_url(<Signup as leptos::server_fn::ServerFn>::PATH));
-    let outcome = move || action.value().get().or_else(|| from_url.get_value().map(Err));
+    // The action starts out holding the error of a no-JavaScript post from the URL, too:
+    // only the server's own words of it are shown.
+    let outcome = move || {
+        action.value().get().map(|result| result.map_err(only_server_words)).or_else(|| from_url.get_value().map(Err))
+    };
     let server_error = move |field: &str| outcome().and_then(Result::err).and_then(|e| e.message_for(field));
     let local = move |i: usize, check: Option<&'static str>| -> Option<String> {
         (touched.with(|t| t[i]) || submitted.get()).then_some(check).flatten().map(str::to_owned)

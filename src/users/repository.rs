@@ -13,6 +13,7 @@ macro_rules! user_columns {
         "u.id, u.username, u.email, u.full_name, u.password_hash, u.role, u.disabled, u.created_at"
     };
 }
+pub(crate) use user_columns;
 
 /// A stored user, hash included. Deliberately not `Serialize`: only [`User`] goes on the wire.
 #[derive(Clone, sqlx::FromRow)]

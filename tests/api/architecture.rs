@@ -50,6 +50,22 @@ const MODULE_LISTS: &[&str] = &["", "auth"];
 /// network, files.
 const NOT_IN_DOMAIN: &[&str] = &["sqlx", "tokio", "axum", "reqwest", "std::fs", "std::net", "crate::db"];
 
+/// Modules that are one service's own business, and who may import them: auth's SQL, hashing
+/// and token internals are reached through `AuthService` (the composition root builds them);
+/// users are stored by `users::repository`, which auth reads for credentials.
+const PRIVATE_TO: &[(&str, &[&str])] = &[
+    ("auth::logins", &["auth", "server"]),
+    ("auth::throttle", &["auth", "server"]),
+    ("auth::password", &["auth", "server"]),
+    ("auth::tokens", &["auth", "server"]),
+    ("auth::common_passwords", &["auth"]),
+    ("users::repository", &["users", "auth::service", "auth::logins"]),
+];
+
+/// Modules that may import only from the listed ones: the HTTP plumbing sits under every
+/// route, so it knows nothing of Gatehouse but its error type.
+const ONLY_FROM: &[(&str, &[&str])] = &[("http", &["error", "http"])];
+
 /// Where the table lives, for the messages that ask for an entry.
 const TABLE: &str = "LAYERS in tests/api/architecture.rs";
 
@@ -89,12 +105,28 @@ fn every_module_imports_only_from_its_own_layer_or_lower_ones() {
                 }
                 Some(_) => {}
             }
+            for (private, allowed) in PRIVATE_TO {
+                if within(&target, private) && !allowed.iter().any(|a| within(&name, a)) {
+                    problems.insert(format!("{file}: imports {target}, which only {} may use", allowed.join(", ")));
+                }
+            }
+            for (module, allowed) in ONLY_FROM {
+                if within(&name, module) && !allowed.iter().any(|a| within(&target, a)) {
+                    problems
+                        .insert(format!("{file}: imports {target}; {module} may import only {}", allowed.join(", ")));
+                }
+            }
         }
     }
     // A scanner that found nothing would pass every tree.
     assert!(seen > 0, "no crate-internal path found in {} files under src/", sources.len());
     let problems: Vec<String> = problems.into_iter().collect();
     assert!(problems.is_empty(), "dependencies must point down the layers:\n{}", problems.join("\n"));
+}
+
+/// `module` is `prefix` or inside it (`auth::service` is within `auth`, `authx` is not).
+fn within(module: &str, prefix: &str) -> bool {
+    module == prefix || module.strip_prefix(prefix).is_some_and(|rest| rest.starts_with("::"))
 }
 
 #[test]

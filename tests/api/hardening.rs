@@ -400,5 +400,5 @@ async fn a_user_keeps_at_most_a_hundred_live_logins_and_a_new_one_ends_the_oldes
     assert_eq!(app.me(&oldest.access).await.status(), 401, "the 101st login ended the oldest");
     expect_error(app.refresh(&oldest.refresh).await, 400, "invalid_grant").await;
     assert_eq!(app.me(&second.access).await.status(), 200);
-    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM logins WHERE ended_at IS NULL").await, 100);
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM logins").await, 100, "the oldest is gone, not kept ended");
 }

@@ -187,7 +187,12 @@ async fn a_disabled_account_is_named_when_its_cookie_refreshes_and_the_cookie_go
     let admin = app.admin_tokens().await;
     let path = format!("/api/v1/users/{}", alice["id"].as_str().unwrap());
     assert_eq!(app.patch(&path, &admin.access, serde_json::json!({"disabled": true})).await.status(), 200);
-    // The browser learns why it is signed out (pages.md: "Your account has been disabled")...
+    // The browser learns why it is signed out (pages.md: "Your account has been disabled"),
+    // on a page it reloads as at its next refresh...
+    let page = app.client.get(app.url("/login")).header("cookie", &cookie).send().await.unwrap();
+    assert!(page.text().await.unwrap().contains("Your account has been disabled"));
+    let viewer = call(&app, "viewer", &[], &[("cookie", &cookie)]).await;
+    assert_eq!(viewer.status(), 403);
     let response = call(&app, "refresh", &[], &[("cookie", &cookie)]).await;
     assert_eq!(response.status(), 403);
     let (_, cleared) = refresh_cookie(&response).expect("the cookie is removed");

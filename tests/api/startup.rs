@@ -116,3 +116,48 @@ fn a_first_run_creates_data_with_a_private_secret_and_serves_health() {
     let mode = std::fs::metadata(dir.join("data/jwt-secret")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+#[tokio::test]
+async fn lines_logged_while_serving_carry_the_method_the_matched_route_and_a_request_id() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = gatehouse(&[("LEPTOS_SITE_ADDR", &addr), ("RUST_LOG", "info")]).spawn().unwrap();
+    let client = reqwest::Client::new();
+    let mut healthy = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if client.get(format!("{base}/api/v1/health")).send().await.is_ok_and(|r| r.status() == 200) {
+            healthy = true;
+            break;
+        }
+    }
+    let account = serde_json::json!({"username": "spanned", "password": "a long passphrase"});
+    let registered = client.post(format!("{base}/api/v1/auth/register")).json(&account).send().await;
+    let form = [("username", "spanned"), ("password", "a long passphrase")];
+    let api_login = client.post(format!("{base}/api/v1/auth/token")).form(&form).send().await;
+    let fn_login =
+        client.post(format!("{base}/fn/login")).header("accept", "application/json").form(&form).send().await;
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(healthy, "the server answered health");
+    assert_eq!(registered.unwrap().status(), 201);
+    assert_eq!(api_login.unwrap().status(), 200);
+    assert_eq!(fn_login.unwrap().status(), 200);
+    let log = String::from_utf8_lossy(&output.stdout);
+    let line = |event: &str, route: &str| {
+        log.lines()
+            .find(|l| l.contains(event) && l.contains(&format!("route={route}")))
+            .unwrap_or_else(|| panic!("no {event:?} line in the span of {route}:\n{log}"))
+            .to_owned()
+    };
+    let created = line("account created", "/api/v1/auth/register");
+    let by_api = line("login started", "/api/v1/auth/token");
+    let by_fn = line("login started", "/fn/");
+    for l in [&created, &by_api, &by_fn] {
+        assert!(l.contains("method=POST") && l.contains(" id="), "{l}");
+        assert!(!l.contains("a long passphrase"), "{l}");
+    }
+    let id = |l: &str| l.split(" id=").nth(1).unwrap().split(['}', ':', ' ']).next().unwrap().to_owned();
+    assert_ne!(id(&by_api), id(&by_fn), "each request has an id of its own");
+}
