@@ -1,7 +1,7 @@
 //! Typed configuration, read once from the environment at start-up. A bad value stops
 //! start-up with one line naming the variable; secrets are never echoed back.
 
-use crate::http::client_address::TrustedProxies;
+use crate::http::{client_address::TrustedProxies, cors::CorsOrigins};
 use std::{
     fmt,
     path::{Path, PathBuf},
@@ -56,6 +56,8 @@ pub struct Config {
     pub limits: LimitSettings,
     /// Proxies whose `X-Forwarded-For` is believed (`GATEHOUSE_TRUSTED_PROXIES`).
     pub trusted_proxies: TrustedProxies,
+    /// Origins whose browsers may call `/api/v1` (`GATEHOUSE_CORS_ORIGINS`); empty: no CORS.
+    pub cors_origins: CorsOrigins,
     /// Seconds during which a just-rotated refresh token may be retried once
     /// (`GATEHOUSE_REFRESH_REUSE_GRACE`, default 0: every reuse is a replay).
     pub refresh_reuse_grace: u64,
@@ -155,6 +157,7 @@ impl fmt::Debug for Config {
             .field("argon2", &self.argon2)
             .field("limits", &self.limits)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .finish()
     }
@@ -279,6 +282,8 @@ impl Config {
         };
         let trusted_proxies = TrustedProxies::parse(&get("GATEHOUSE_TRUSTED_PROXIES").unwrap_or_default())
             .map_err(|e| ConfigError(format!("GATEHOUSE_TRUSTED_PROXIES: {e}")))?;
+        let cors_origins = CorsOrigins::parse(&get("GATEHOUSE_CORS_ORIGINS").unwrap_or_default())
+            .map_err(|e| ConfigError(format!("GATEHOUSE_CORS_ORIGINS: {e}")))?;
         Ok(Self {
             database_url,
             database_pool_size: number_or(&get, "GATEHOUSE_DATABASE_POOL_SIZE", 16, 1..=1000)? as u32,
@@ -294,6 +299,7 @@ impl Config {
             argon2,
             limits,
             trusted_proxies,
+            cors_origins,
             refresh_reuse_grace: number_or(&get, "GATEHOUSE_REFRESH_REUSE_GRACE", 0, 0..=300)?,
         })
     }

@@ -1,11 +1,22 @@
-//! The Gatehouse server binary: load configuration, start logging, serve.
+//! The `gatehouse` binary: read the command line, start logging, run the command (the
+//! server by default). Exit codes: 0 success, 1 a runtime failure (one line on stderr), 2 a
+//! usage error.
 
+use clap::Parser as _;
+use gatehouse::{cli::Cli, telemetry};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    gatehouse::telemetry::init();
-    match gatehouse::server::run().await {
+    // `--help`, `--version` and usage errors end here (exit 0, 0 and 2).
+    let cli = Cli::parse();
+    // The server logs to standard output; other commands keep it for what they print.
+    let output = if cli.serves() { telemetry::Output::Stdout } else { telemetry::Output::Stderr };
+    let outcome = match telemetry::init(output) {
+        Ok(()) => cli.run().await,
+        Err(line) => Err(line),
+    };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(line) => {
             eprintln!("gatehouse: {line}");

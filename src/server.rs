@@ -11,7 +11,7 @@ use crate::{
     },
     config::{Config, SecretSource, redact_url},
     db::{Db, PoolSettings},
-    http::{body, cookie::RefreshCookie, private, security, trace},
+    http::{body, cookie::RefreshCookie, cors, private, security, trace},
     state::AppState,
     users::service::UserService,
 };
@@ -51,6 +51,7 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         refresh_cookie: RefreshCookie::new(config.https(), config.refresh_token_ttl),
         public_url: config.public_url.as_deref().map(Arc::from),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        cors_origins: Arc::new(config.cors_origins.clone()),
         security: Arc::new(security::SecurityHeaders::new(config.https())),
     })
 }
@@ -60,8 +61,12 @@ pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let options = state.leptos_options.clone();
+    let mut api = api::router();
+    if !state.cors_origins.is_empty() {
+        api = api.layer(middleware::from_fn_with_state(Arc::clone(&state.cors_origins), cors::cors));
+    }
     Router::new()
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api)
         .leptos_routes_with_context(
             &state,
             routes,
@@ -123,7 +128,8 @@ pub async fn run() -> Result<(), String> {
         eprintln!("gatehouse: WARNING: plain HTTP on {local}; serve it over HTTPS and set GATEHOUSE_PUBLIC_URL");
     }
     tracing::info!("Gatehouse is listening on http://{local}");
-    println!("Gatehouse is running at http://{local}");
+    // For a person at the terminal; standard output carries only log lines (JSON, if asked).
+    eprintln!("Gatehouse is running at http://{local}");
     let db = state.db.clone();
     tokio::spawn(purge_periodically(Arc::clone(&state.auth)));
     serve(listener, state, shutdown_signal()).await?;

@@ -5,7 +5,7 @@
 use crate::{
     auth::service::AuthService,
     db::Db,
-    http::{client_address::TrustedProxies, cookie::RefreshCookie, security::SecurityHeaders},
+    http::{client_address::TrustedProxies, cookie::RefreshCookie, cors::CorsOrigins, security::SecurityHeaders},
     users::service::UserService,
 };
 use axum::{extract::FromRef, http::request::Parts};
@@ -22,6 +22,8 @@ pub struct AppState {
     /// The public origin when configured (`GATEHOUSE_PUBLIC_URL`), for origin checks.
     pub public_url: Option<Arc<str>>,
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// Origins allowed to call the JSON API from a browser (none: no CORS).
+    pub cors_origins: Arc<CorsOrigins>,
     /// Security headers for every response (CSP, HSTS over HTTPS, ...).
     pub security: Arc<SecurityHeaders>,
 }

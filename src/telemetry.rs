@@ -1,12 +1,46 @@
-//! Logging. `RUST_LOG` picks the levels (default `info`, with sqlx's statements at `warn`).
-//! Secrets never reach it: passwords and tokens have redacting `Debug` impls and are never
-//! recorded as fields. Lines written while serving a request carry its span
-//! (`http::trace`): method, matched route and request id.
+//! Logging. `RUST_LOG` picks the levels (default `info`, with sqlx's statements at `warn`);
+//! `GATEHOUSE_LOG_FORMAT` picks `text` (for people; colours only at a terminal) or `json`
+//! (one object a line, for a collector). Lines written while serving a request carry its
+//! span (`http::trace`): method, matched route and request id. Secrets never reach it:
+//! passwords and tokens have redacting `Debug` impls and are never recorded as fields.
 
-pub fn init() {
-    use tracing_subscriber::{EnvFilter, fmt};
+use tracing_subscriber::{EnvFilter, fmt};
+
+/// Where log lines go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    Stderr,
+}
+
+/// Starts logging, or says in one line why `GATEHOUSE_LOG_FORMAT` is wrong.
+pub fn init(output: Output) -> Result<(), String> {
+    let writer = move || -> Box<dyn std::io::Write> {
+        match output {
+            Output::Stdout => Box::new(std::io::stdout()),
+            Output::Stderr => Box::new(std::io::stderr()),
+        }
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    // Colours only for a person at a terminal: a log collector gets plain lines.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let _ = fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).try_init();
+    match std::env::var("GATEHOUSE_LOG_FORMAT").unwrap_or_default().as_str() {
+        "" | "text" => {
+            let ansi = match output {
+                Output::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+                Output::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let _ = fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).with_writer(writer).try_init();
+        }
+        "json" => {
+            let _ = fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(true)
+                .with_span_list(false)
+                .with_env_filter(filter)
+                .with_writer(writer)
+                .try_init();
+        }
+        other => return Err(format!("GATEHOUSE_LOG_FORMAT: {other:?} is neither text nor json")),
+    }
+    Ok(())
 }

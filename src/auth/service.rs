@@ -484,6 +484,35 @@ impl AuthService {
         Ok(())
     }
 
+    /// The operator's command line (`gatehouse create-admin`): `username` becomes an enabled
+    /// admin whose password is `password`. Absent, it is created; present, it is unlocked,
+    /// promoted and given this password, and every one of its logins ends (this is how an
+    /// operator rescues a locked-out admin). Answers what was done, in words.
+    pub async fn set_up_admin(&self, username: &str, password: &str) -> Result<String, String> {
+        let name = Username::parse(username).map_err(|e| format!("USERNAME: {e}"))?;
+        let password = Self::parse_password(password, Some(username)).map_err(|e| format!("the password: {e}"))?;
+        let existing = users::find_by_username(&self.db, name.as_str())
+            .await
+            .map_err(|e| format!("cannot read the account: {e}"))?;
+        let Some(row) = existing else {
+            self.create_user(&name, &password, None, None, Role::Admin)
+                .await
+                .map_err(|e| format!("cannot create the admin account: {e}"))?;
+            tracing::info!(username = %name, "admin created from the command line");
+            return Ok(format!("Created the admin {name}."));
+        };
+        let hash = self.hasher.hash(password.expose()).await.map_err(|e| format!("cannot hash the password: {e}"))?;
+        let step = |what: &'static str| move |e: sqlx::Error| format!("cannot {what}: {e}");
+        users::replace_password_hash(&self.db, &row.id, &row.password_hash, &hash)
+            .await
+            .map_err(step("set the password"))?;
+        users::promote_to_enabled_admin(&self.db, &row.id).await.map_err(step("promote the account"))?;
+        logins::end_all_logins(&self.db, &row.id).await.map_err(step("end the account's logins"))?;
+        self.unlock(name.as_str()).await.map_err(|e| format!("cannot unlock the account: {e}"))?;
+        tracing::info!(username = %row.username, "account made an enabled admin from the command line");
+        Ok(format!("{} is an enabled admin with the new password; its logins have ended.", row.username))
+    }
+
     fn refresh_expiry(&self) -> i64 {
         let ttl = i64::try_from(self.policies.refresh_ttl_seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         now_micros().saturating_add(ttl)

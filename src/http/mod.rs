@@ -7,6 +7,7 @@ pub mod bearer;
 pub mod body;
 pub mod client_address;
 pub mod cookie;
+pub mod cors;
 pub mod origin;
 pub mod private;
 pub mod security;

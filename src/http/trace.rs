@@ -1,23 +1,47 @@
 //! The request span: every log line written while serving a request names its method, its
-//! matched route (never the raw path, which may carry ids or garbage) and a request id.
+//! matched route (never the raw path, which may carry ids or garbage) and a request id; each
+//! request ends with one line of its own (status, latency), and its id goes back to the
+//! client in `X-Request-Id`.
 
 use axum::{
     extract::{MatchedPath, Request},
+    http::{HeaderMap, HeaderName, HeaderValue},
     middleware::Next,
     response::Response,
 };
+use std::time::Instant;
 use tracing::Instrument as _;
 
-/// Runs the rest of the request inside a `request` span.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Runs the rest of the request inside a `request` span, then logs how it ended.
 pub async fn request_span(request: Request, next: Next) -> Response {
+    let started = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
-    let span = tracing::info_span!(
-        "request",
-        method = %request.method(),
-        route = %route,
-        id = %uuid::Uuid::new_v4().simple(),
-    );
-    next.run(request).instrument(span).await
+    let id = request_id(request.headers());
+    let span = tracing::info_span!("request", method = %request.method(), route = %route, id = %id);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(status = response.status().as_u16(), latency_ms, "request done");
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// The caller's `X-Request-Id` when it is a short printable token (so a proxy's id follows
+/// the request through), else a fresh one: nothing a client sends reaches a log unchecked.
+fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|id| {
+            (1..=64).contains(&id.len())
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("pages", 9),
     ("app", 10),
     ("server", 11),
+    ("cli", 11),
     ("main", 11),
 ];
 

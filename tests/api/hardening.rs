@@ -402,3 +402,56 @@ async fn a_user_keeps_at_most_a_hundred_live_logins_and_a_new_one_ends_the_oldes
     assert_eq!(app.me(&second.access).await.status(), 200);
     assert_eq!(app.sql_i64("SELECT COUNT(*) FROM logins").await, 100, "the oldest is gone, not kept ended");
 }
+
+#[tokio::test]
+async fn cors_lets_the_configured_origins_call_the_api_with_bearer_tokens_and_no_one_else() {
+    let app =
+        TestApp::spawn_with(&[("GATEHOUSE_CORS_ORIGINS", "https://app.example.com, http://localhost:5173")]).await;
+    let preflight = |origin: &'static str, path: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "authorization")
+            .send()
+    };
+    let allowed = preflight("https://app.example.com", "/api/v1/users/me").await.unwrap();
+    assert!(allowed.status().is_success(), "{}", allowed.status());
+    assert_eq!(header(&allowed, "access-control-allow-origin"), "https://app.example.com");
+    assert!(header(&allowed, "access-control-allow-headers").to_lowercase().contains("authorization"));
+    assert!(header(&allowed, "access-control-allow-methods").contains("GET"));
+    assert_eq!(header(&allowed, "access-control-max-age"), "600");
+    assert!(allowed.headers().get("access-control-allow-credentials").is_none(), "bearer tokens, never cookies");
+    // The call itself: marked for that origin, and varying by origin.
+    let tokens = app.admin_tokens().await;
+    let call = app
+        .client
+        .get(app.url("/api/v1/users/me"))
+        .header("origin", "http://localhost:5173")
+        .bearer_auth(&tokens.access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(call.status(), 200);
+    assert_eq!(header(&call, "access-control-allow-origin"), "http://localhost:5173");
+    assert!(header(&call, "vary").contains("Origin"), "{}", header(&call, "vary"));
+    // Another origin, a page, a server function: no CORS header at all.
+    let other = preflight("https://evil.example", "/api/v1/users/me").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    assert!(!other.headers().keys().any(|k| k.as_str().starts_with("access-control-")), "{:?}", other.headers());
+    for path in ["/login", "/fn/login"] {
+        let answer = preflight("https://app.example.com", path).await.unwrap();
+        assert!(answer.headers().get("access-control-allow-origin").is_none(), "{path}");
+    }
+    // Unset, there is no CORS.
+    let plain = TestApp::spawn().await;
+    let answer = plain
+        .client
+        .request(reqwest::Method::OPTIONS, plain.url("/api/v1/users/me"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.headers().get("access-control-allow-origin").is_none());
+}

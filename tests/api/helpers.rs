@@ -197,6 +197,11 @@ impl TestApp {
         self.try_spawn_sharing(vars).await.unwrap_or_else(|line| panic!("start-up failed: {line}"))
     }
 
+    /// The URL of this app's database, for the binary's subcommands.
+    pub fn database_url(&self) -> &str {
+        &self.database.as_ref().expect("the owning app").url
+    }
+
     /// A second instance on this app's database, or the one line start-up stopped with.
     pub async fn try_spawn_sharing(&self, vars: &[(&str, &str)]) -> Result<Self, String> {
         let database = self.database.as_ref().expect("the owning app");

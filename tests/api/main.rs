@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod admin;
 mod architecture;
+mod cli;
 mod config_files;
 mod hardening;
 mod instances;

@@ -48,6 +48,8 @@ fn bad_values_stop_start_up_with_one_line_naming_the_variable() {
     fails_naming(&[("GATEHOUSE_ARGON2_MEMORY_KIB", "4096")], "GATEHOUSE_ARGON2_MEMORY_KIB");
     fails_naming(&[("GATEHOUSE_TRUSTED_PROXIES", "everyone")], "GATEHOUSE_TRUSTED_PROXIES");
     fails_naming(&[("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "500")], "GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT");
+    fails_naming(&[("GATEHOUSE_LOG_FORMAT", "xml")], "GATEHOUSE_LOG_FORMAT");
+    fails_naming(&[("GATEHOUSE_CORS_ORIGINS", "*")], "GATEHOUSE_CORS_ORIGINS");
 }
 
 #[test]
@@ -160,4 +162,47 @@ async fn lines_logged_while_serving_carry_the_method_the_matched_route_and_a_req
     }
     let id = |l: &str| l.split(" id=").nth(1).unwrap().split(['}', ':', ' ']).next().unwrap().to_owned();
     assert_ne!(id(&by_api), id(&by_fn), "each request has an id of its own");
+}
+
+#[tokio::test]
+async fn json_logs_give_each_request_one_line_and_its_id_which_goes_back_to_the_client() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{port}");
+    let vars = [("LEPTOS_SITE_ADDR", addr.as_str()), ("RUST_LOG", "info"), ("GATEHOUSE_LOG_FORMAT", "json")];
+    let mut child = gatehouse(&vars).spawn().unwrap();
+    let client = reqwest::Client::new();
+    let mut healthy = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if client.get(format!("{base}/api/v1/health")).send().await.is_ok_and(|r| r.status() == 200) {
+            healthy = true;
+            break;
+        }
+    }
+    let traced = client.get(format!("{base}/api/v1/users/me")).header("x-request-id", "proxy-7f3a.1").send().await;
+    let garbage = client.get(format!("{base}/api/v1/health")).header("x-request-id", "two words").send().await;
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(healthy, "the server answered health");
+    let traced = traced.unwrap();
+    assert_eq!(traced.status(), 401);
+    assert_eq!(traced.headers()["x-request-id"], "proxy-7f3a.1", "a sane incoming id is kept and echoed");
+    let made = garbage.unwrap().headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(made.len() == 32 && made.bytes().all(|b| b.is_ascii_hexdigit()), "{made}");
+    let log = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect();
+    assert!(lines.iter().all(|l| l["timestamp"].is_string() && l["level"].is_string() && l["message"].is_string()));
+    let done: Vec<&serde_json::Value> =
+        lines.iter().filter(|l| l["message"] == "request done" && l["span"]["id"] == "proxy-7f3a.1").collect();
+    assert_eq!(done.len(), 1, "one line for the request: {log}");
+    assert_eq!(done[0]["status"], 401);
+    assert_eq!(done[0]["span"]["route"], "/api/v1/users/me");
+    assert_eq!(done[0]["span"]["method"], "GET");
+    assert!(done[0]["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{}", done[0]);
+    assert!(lines.iter().any(|l| l["span"]["id"] == made.as_str()), "the made-up id is the one logged");
 }

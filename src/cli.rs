@@ -1,0 +1,137 @@
+//! The command line: one binary, `gatehouse`, whose subcommands read the same environment as
+//! the server and act on the same database (`shared/spec/operations.md`). Exit codes: 0
+//! success, 1 a runtime failure (one line on stderr), 2 a usage error (clap's own).
+
+use crate::{
+    config::Config,
+    db::{Db, PoolSettings},
+    server,
+    state::AppState,
+    users::service::{ListQuery, MAX_PAGE_SIZE},
+};
+use clap::{Parser, Subcommand};
+use std::{io::BufRead as _, path::Path};
+
+#[derive(Debug, Parser)]
+#[command(name = "gatehouse", version, about = "Accounts and JWT authentication: a web app and a JSON API")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (the default)
+    Serve,
+    /// Apply pending database migrations and exit (the server also does this at start)
+    Migrate,
+    /// Create an admin, or make an existing account an enabled admin with a new password.
+    /// The password is read from standard input (one line), never from an argument
+    CreateAdmin {
+        /// The account's username
+        username: String,
+    },
+    /// The accounts
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// The accounts as a table: username, email, role, status, created
+    List {
+        /// Only accounts whose username or email contains this (ignoring case)
+        #[arg(long)]
+        query: Option<String>,
+    },
+}
+
+impl Cli {
+    /// Whether this command runs the server.
+    pub fn serves(&self) -> bool {
+        matches!(self.command, None | Some(Command::Serve))
+    }
+
+    /// Runs the subcommand. Errors are one line for the operator.
+    pub async fn run(self) -> Result<(), String> {
+        match self.command.unwrap_or(Command::Serve) {
+            Command::Serve => server::run().await,
+            Command::Migrate => migrate().await,
+            Command::CreateAdmin { username } => create_admin(&username).await,
+            Command::Users { command: UsersCommand::List { query } } => list_users(query).await,
+        }
+    }
+}
+
+fn config() -> Result<Config, String> {
+    Config::from_env(Path::new("data")).map_err(|e| e.to_string())
+}
+
+/// The services, as the server builds them (no page is rendered: the site options are moot).
+async fn state() -> Result<AppState, String> {
+    let options = leptos::config::LeptosOptions::builder().output_name("gatehouse").build();
+    server::build_state(&config()?, options).await
+}
+
+async fn migrate() -> Result<(), String> {
+    let config = config()?;
+    let db = Db::connect(&config.database_url, PoolSettings { max_connections: 1, ..PoolSettings::default() })
+        .await
+        .map_err(|e| format!("GATEHOUSE_DATABASE_URL: cannot open the database: {e}"))?;
+    db.migrate().await.map_err(|e| format!("migrating the database failed: {e}"))?;
+    db.close().await;
+    println!("The database is up to date.");
+    Ok(())
+}
+
+async fn create_admin(username: &str) -> Result<(), String> {
+    let mut password = String::new();
+    std::io::stdin().lock().read_line(&mut password).map_err(|e| format!("cannot read the password: {e}"))?;
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    let state = state().await?;
+    let outcome = state.auth.set_up_admin(username, password).await;
+    state.db.close().await;
+    println!("{}", outcome?);
+    Ok(())
+}
+
+async fn list_users(query: Option<String>) -> Result<(), String> {
+    let state = state().await?;
+    let mut rows = vec![["USERNAME".to_owned(), "EMAIL".into(), "ROLE".into(), "STATUS".into(), "CREATED".into()]];
+    let mut offset = 0;
+    loop {
+        let query = ListQuery { q: query.clone(), limit: Some(MAX_PAGE_SIZE), offset: Some(offset) };
+        let page = state.users.list_for_operator(query).await.map_err(|e| format!("cannot list the accounts: {e}"))?;
+        for user in &page.items {
+            rows.push([
+                user.username.clone(),
+                user.email.clone().unwrap_or_else(|| "-".into()),
+                user.role.as_str().to_owned(),
+                if user.disabled { "disabled" } else { "enabled" }.to_owned(),
+                user.created_at.clone(),
+            ]);
+        }
+        offset += page.limit;
+        if page.items.is_empty() || offset >= page.total {
+            break;
+        }
+    }
+    state.db.close().await;
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+/// Rows as left-aligned columns two spaces apart.
+fn table(rows: &[[String; 5]]) -> String {
+    let widths: Vec<usize> = (0..5).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row.iter().zip(&widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}

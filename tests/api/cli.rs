@@ -1,0 +1,115 @@
+//! The command line (`shared/spec/operations.md`), run as the real binary against the test
+//! database: subcommands, exit codes, and that nothing printed carries a secret.
+
+use crate::helpers::{ADMIN, SECRET, TestApp, TestDatabase};
+use serde_json::Value;
+use std::{
+    io::Write as _,
+    process::{Command, Output, Stdio},
+};
+
+const PASSWORD: &str = "a long passphrase";
+
+/// Runs `gatehouse ARGS` on `database_url` with `stdin` as its standard input.
+fn gatehouse(database_url: &str, args: &[&str], stdin: &str) -> Output {
+    let dir = std::env::temp_dir().join(format!("gatehouse-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+        .args(args)
+        .current_dir(&dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("GATEHOUSE_DATABASE_URL", database_url)
+        .env("GATEHOUSE_JWT_SECRET", SECRET)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    output
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[test]
+fn help_and_version_exit_0_and_a_usage_error_exits_2() {
+    let help = gatehouse("sqlite::memory:", &["--help"], "");
+    assert_eq!(help.status.code(), Some(0), "{}", text(&help));
+    for command in ["serve", "migrate", "create-admin", "users"] {
+        assert!(text(&help).contains(command), "--help names {command}: {}", text(&help));
+    }
+    let version = gatehouse("sqlite::memory:", &["--version"], "");
+    assert_eq!(version.status.code(), Some(0));
+    assert!(text(&version).contains(env!("CARGO_PKG_VERSION")), "{}", text(&version));
+    assert_eq!(gatehouse("sqlite::memory:", &["frobnicate"], "").status.code(), Some(2));
+    assert_eq!(gatehouse("sqlite::memory:", &["create-admin"], "").status.code(), Some(2), "USERNAME is required");
+}
+
+#[tokio::test]
+async fn migrate_brings_a_fresh_database_up_to_date_and_a_dead_one_fails_with_one_line() {
+    let database = TestDatabase::create().await;
+    let migrated = gatehouse(&database.url, &["migrate"], "");
+    assert_eq!(migrated.status.code(), Some(0), "{}", text(&migrated));
+    // Migrated: listing works on it (and shows no one yet).
+    let listed = gatehouse(&database.url, &["users", "list"], "");
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).lines().count(), 1, "the header only");
+    let dead = gatehouse("postgres://nobody:hunter2-secret@127.0.0.1:1/none", &["migrate"], "");
+    assert_eq!(dead.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&dead.stderr);
+    assert!(stderr.lines().any(|l| l.starts_with("gatehouse: GATEHOUSE_DATABASE_URL")), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[tokio::test]
+async fn create_admin_reads_the_password_from_standard_input_and_rescues_an_existing_account() {
+    let app = TestApp::spawn().await;
+    // A new admin.
+    let created = gatehouse(app.database_url(), &["create-admin", "boss"], &format!("{PASSWORD}\n"));
+    assert_eq!(created.status.code(), Some(0), "{}", text(&created));
+    assert!(!text(&created).contains(PASSWORD), "{}", text(&created));
+    let boss = app.tokens("boss", PASSWORD).await;
+    let me: Value = app.me(&boss.access).await.json().await.unwrap();
+    assert_eq!(me["role"], "admin");
+
+    // An existing account that lost its password: promoted, new password, old logins gone.
+    app.create_user("carol", "carol's old passphrase").await;
+    let old = app.tokens("carol", "carol's old passphrase").await;
+    let rescued = gatehouse(app.database_url(), &["create-admin", "carol"], "carol's new passphrase\r\n");
+    assert_eq!(rescued.status.code(), Some(0), "{}", text(&rescued));
+    assert_eq!(app.me(&old.access).await.status(), 401, "its logins ended");
+    assert_eq!(app.login("carol", "carol's old passphrase").await.status(), 400);
+    let carol = app.tokens("carol", "carol's new passphrase").await;
+    let me: Value = app.me(&carol.access).await.json().await.unwrap();
+    assert_eq!((me["role"].as_str(), me["disabled"].as_bool()), (Some("admin"), Some(false)));
+
+    // A password breaking the policy: exit 1, one line, the password not echoed.
+    let refused = gatehouse(app.database_url(), &["create-admin", "dave"], "password1\n");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.starts_with("gatehouse: ") && !stderr.contains("password1"), "{stderr}");
+    assert_eq!(app.login("dave", "password1").await.status(), 400);
+}
+
+#[tokio::test]
+async fn users_list_prints_a_table_without_secrets_and_filters_by_query() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD).await;
+    app.register(serde_json::json!({"username": "bob", "password": PASSWORD, "email": "bob@example.com"})).await;
+    let listed = gatehouse(app.database_url(), &["users", "list"], "");
+    assert_eq!(listed.status.code(), Some(0), "{}", text(&listed));
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "a header and three accounts: {stdout}");
+    assert!(lines[0].starts_with("USERNAME") && lines[0].contains("CREATED"), "{stdout}");
+    assert!(lines[1].starts_with(ADMIN) && lines[1].contains("admin"), "{stdout}");
+    assert!(lines[3].starts_with("bob") && lines[3].contains("bob@example.com") && lines[3].contains("enabled"));
+    assert!(!stdout.contains("$argon2") && !stdout.contains(PASSWORD), "{stdout}");
+    let filtered = gatehouse(app.database_url(), &["users", "list", "--query", "EXAMPLE.com"], "");
+    assert_eq!(String::from_utf8_lossy(&filtered.stdout).lines().count(), 2, "{}", text(&filtered));
+}
