@@ -132,10 +132,28 @@ pub async fn run() -> Result<(), String> {
     eprintln!("Gatehouse is running at http://{local}");
     let db = state.db.clone();
     tokio::spawn(purge_periodically(Arc::clone(&state.auth)));
-    serve(listener, state, shutdown_signal()).await?;
+    // SIGTERM or Ctrl-C: stop accepting, let requests in flight finish (for at most
+    // DRAIN_LIMIT), close the pool, exit 0.
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let notify = Arc::clone(&signalled);
+    let graceful = serve(listener, state, async move {
+        shutdown_signal().await;
+        notify.notify_one();
+    });
+    tokio::select! {
+        served = graceful => served?,
+        () = async {
+            signalled.notified().await;
+            tokio::time::sleep(DRAIN_LIMIT).await;
+        } => tracing::warn!(seconds = DRAIN_LIMIT.as_secs(), "requests still in flight after the drain limit; stopping"),
+    }
     db.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
+
+/// How long requests in flight may take to finish after SIGTERM.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How often each instance deletes expired logins, refresh tokens and throttle counters
 /// (instances may overlap: the deletes are idempotent).

@@ -502,12 +502,12 @@ impl AuthService {
             return Ok(format!("Created the admin {name}."));
         };
         let hash = self.hasher.hash(password.expose()).await.map_err(|e| format!("cannot hash the password: {e}"))?;
-        let step = |what: &'static str| move |e: sqlx::Error| format!("cannot {what}: {e}");
-        users::replace_password_hash(&self.db, &row.id, &row.password_hash, &hash)
+        // One statement for the account; its logins end next (run the command again if that
+        // step fails: it finds the account already an admin and ends them then).
+        users::make_admin_with_password(&self.db, &row.id, &hash)
             .await
-            .map_err(step("set the password"))?;
-        users::promote_to_enabled_admin(&self.db, &row.id).await.map_err(step("promote the account"))?;
-        logins::end_all_logins(&self.db, &row.id).await.map_err(step("end the account's logins"))?;
+            .map_err(|e| format!("cannot make the account an admin: {e}"))?;
+        logins::end_all_logins(&self.db, &row.id).await.map_err(|e| format!("cannot end the account's logins: {e}"))?;
         self.unlock(name.as_str()).await.map_err(|e| format!("cannot unlock the account: {e}"))?;
         tracing::info!(username = %row.username, "account made an enabled admin from the command line");
         Ok(format!("{} is an enabled admin with the new password; its logins have ended.", row.username))

@@ -291,6 +291,18 @@ pub async fn promote_to_enabled_admin(db: &Db, id: &str) -> Result<(), sqlx::Err
     })
 }
 
+/// Makes an existing user an enabled admin with a new password hash, in one statement.
+pub async fn make_admin_with_password(db: &Db, id: &str, new_hash: &str) -> Result<(), sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query("UPDATE users SET role = 'admin', disabled = FALSE, password_hash = $1 WHERE id = $2")
+            .bind(new_hash)
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|_| ())
+    })
+}
+
 /// Replaces a password hash, but only if it is still `old_hash`: a hash upgraded at login
 /// never overwrites one changed in between.
 pub async fn replace_password_hash(db: &Db, id: &str, old_hash: &str, new_hash: &str) -> Result<bool, sqlx::Error> {

@@ -11,6 +11,7 @@ mod config_files;
 mod hardening;
 mod instances;
 mod load;
+mod logs;
 mod purge;
 mod server_fns;
 mod startup;

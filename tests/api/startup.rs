@@ -206,3 +206,55 @@ async fn json_logs_give_each_request_one_line_and_its_id_which_goes_back_to_the_
     assert!(done[0]["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{}", done[0]);
     assert!(lines.iter().any(|l| l["span"]["id"] == made.as_str()), "the made-up id is the one logged");
 }
+
+#[tokio::test]
+async fn sigterm_lets_requests_in_flight_finish_for_up_to_ten_seconds_then_exits_0() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = gatehouse(&[("LEPTOS_SITE_ADDR", &addr)]).spawn().unwrap();
+    let mut healthy = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if reqwest::get(format!("http://{addr}/api/v1/health")).await.is_ok_and(|r| r.status() == 200) {
+            healthy = true;
+            break;
+        }
+    }
+    assert!(healthy, "the server answered health");
+    // A registration whose body is still on its way when SIGTERM arrives.
+    let body = br#"{"username": "in_flight", "password": "a long passphrase"}"#;
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/auth/register HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body[..10]).await.unwrap();
+    // And one whose body never comes: it must not keep the server up for ever.
+    let mut stalled = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(&body[..10]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with our own child's pid and a plain signal number.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(&body[10..]).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "the request in flight finished: {answer}");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        // The drain limit is 10 s; the stalled request is given up after it.
+        assert!(started.elapsed() < Duration::from_secs(14), "the server did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(started.elapsed() >= Duration::from_secs(8), "it waited for the stalled request first");
+    drop(stalled);
+}
