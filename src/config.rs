@@ -58,6 +58,8 @@ pub struct Config {
     pub trusted_proxies: TrustedProxies,
     /// Origins whose browsers may call `/api/v1` (`GATEHOUSE_CORS_ORIGINS`); empty: no CORS.
     pub cors_origins: CorsOrigins,
+    /// Where `/metrics` is served (`GATEHOUSE_METRICS_ADDR`); `None`: no metrics.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// Seconds during which a just-rotated refresh token may be retried once
     /// (`GATEHOUSE_REFRESH_REUSE_GRACE`, default 0: every reuse is a replay).
     pub refresh_reuse_grace: u64,
@@ -158,6 +160,7 @@ impl fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
+            .field("metrics_addr", &self.metrics_addr)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .finish()
     }
@@ -284,6 +287,13 @@ impl Config {
             .map_err(|e| ConfigError(format!("GATEHOUSE_TRUSTED_PROXIES: {e}")))?;
         let cors_origins = CorsOrigins::parse(&get("GATEHOUSE_CORS_ORIGINS").unwrap_or_default())
             .map_err(|e| ConfigError(format!("GATEHOUSE_CORS_ORIGINS: {e}")))?;
+        let metrics_addr = get("GATEHOUSE_METRICS_ADDR")
+            .map(|addr| {
+                addr.parse().map_err(|_| {
+                    ConfigError(format!("GATEHOUSE_METRICS_ADDR: {addr:?} is not an address like 127.0.0.1:9464"))
+                })
+            })
+            .transpose()?;
         Ok(Self {
             database_url,
             database_pool_size: number_or(&get, "GATEHOUSE_DATABASE_POOL_SIZE", 16, 1..=1000)? as u32,
@@ -300,6 +310,7 @@ impl Config {
             limits,
             trusted_proxies,
             cors_origins,
+            metrics_addr,
             refresh_reuse_grace: number_or(&get, "GATEHOUSE_REFRESH_REUSE_GRACE", 0, 0..=300)?,
         })
     }

@@ -131,6 +131,13 @@ pub async fn run() -> Result<(), String> {
     // For a person at the terminal; standard output carries only log lines (JSON, if asked).
     eprintln!("Gatehouse is running at http://{local}");
     let db = state.db.clone();
+    if let Some(addr) = config.metrics_addr {
+        let metrics = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("GATEHOUSE_METRICS_ADDR: cannot listen on {addr}: {e}"))?;
+        tracing::info!("metrics at http://{addr}/metrics");
+        tokio::spawn(crate::prometheus::serve(metrics, db.clone()));
+    }
     tokio::spawn(purge_periodically(Arc::clone(&state.auth)));
     // SIGTERM or Ctrl-C: stop accepting, let requests in flight finish (for at most
     // DRAIN_LIMIT), close the pool, exit 0.

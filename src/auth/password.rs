@@ -148,7 +148,9 @@ impl PasswordHasher {
     }
 
     async fn submit(&self, job: Job) -> Result<(), AppError> {
-        self.jobs.send_async(job).await.map_err(|_| pool_gone())
+        self.jobs.send_async(job).await.map_err(|_| pool_gone())?;
+        metrics::gauge!("gatehouse_password_hash_queue").set(self.jobs.len() as f64);
+        Ok(())
     }
 }
 
@@ -174,12 +176,17 @@ fn worker(rx: &flume::Receiver<Job>, params: &Params, mut scratch: Scratch, idle
         };
         match job {
             Job::Hash { password, reply } => {
-                let _ = reply.send(hash_now(params, &mut scratch, &password));
+                let started = Instant::now();
+                let hashed = hash_now(params, &mut scratch, &password);
+                metrics::histogram!("gatehouse_password_hash_duration_seconds").record(started.elapsed().as_secs_f64());
+                let _ = reply.send(hashed);
             }
             Job::Verify { password, phc, reply } => {
                 let started = Instant::now();
                 let verified = verify_now(params, &mut scratch, &password, &phc);
-                let _ = reply.send((verified, started.elapsed()));
+                let spent = started.elapsed();
+                metrics::histogram!("gatehouse_password_hash_duration_seconds").record(spent.as_secs_f64());
+                let _ = reply.send((verified, spent));
             }
         }
     }

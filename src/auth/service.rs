@@ -120,6 +120,9 @@ impl AuthService {
         if purged != Purged::default() {
             tracing::info!(logins, refresh_tokens, throttle_counters, "purged expired records");
         }
+        // The housekeeping also refreshes the account count of the metrics.
+        let accounts = users::count(&self.db).await?;
+        metrics::gauge!("gatehouse_users").set(accounts as f64);
         Ok(purged)
     }
 
@@ -203,6 +206,7 @@ impl AuthService {
             return Err(AppError::Internal);
         };
         tracing::info!(user_id = %row.id, "account created");
+        metrics::counter!("gatehouse_registrations_total").increment(1);
         Ok(row)
     }
 
@@ -221,6 +225,18 @@ impl AuthService {
     /// before the password is checked; a success clears the account's count and gives the
     /// address its attempt back.
     pub async fn login(&self, username: &str, password: &str, client: IpAddr) -> Result<TokenPair, AppError> {
+        let outcome = self.login_throttled(username, password, client).await;
+        let result = match &outcome {
+            Ok(_) => "success",
+            Err(AppError::TooManyRequests { .. }) => "throttled",
+            Err(AppError::InvalidGrant) => "failure",
+            Err(_) => "error",
+        };
+        metrics::counter!("gatehouse_logins_total", "result" => result).increment(1);
+        outcome
+    }
+
+    async fn login_throttled(&self, username: &str, password: &str, client: IpAddr) -> Result<TokenPair, AppError> {
         let limits = &self.policies.limits;
         let address = throttle::login_address_key(client);
         let account = throttle::account_key(username);
@@ -331,6 +347,19 @@ impl AuthService {
     /// token of a disabled account is `AccountDisabled`. Answers the new pair and the account
     /// as it is now.
     pub async fn refresh(&self, refresh_token: &str) -> Result<(TokenPair, User), AppError> {
+        let mut replay = false;
+        let outcome = self.rotate_refresh(refresh_token, &mut replay).await;
+        let result = match (&outcome, replay) {
+            (_, true) => "replay",
+            (Ok(_), _) => "success",
+            (Err(AppError::InvalidGrant | AppError::AccountDisabled), _) => "invalid",
+            (Err(_), _) => "error",
+        };
+        metrics::counter!("gatehouse_token_refreshes_total", "result" => result).increment(1);
+        outcome
+    }
+
+    async fn rotate_refresh(&self, refresh_token: &str, replay: &mut bool) -> Result<(TokenPair, User), AppError> {
         let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Err(AppError::InvalidGrant);
         };
@@ -342,11 +371,13 @@ impl AuthService {
         let now = now_micros();
         let how = match record.used_at {
             Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => Rotation::GraceRetry,
-            Some(_) => return Err(self.replayed(&record.login_id, "a used refresh token came back").await),
+            Some(_) => return Err(self.replayed(replay, &record.login_id, "a used refresh token came back").await),
             // Only a grace retry revokes one token of a login that goes on: its holder is the
             // owner (or the thief) of the pair the retry replaced. Either way, a replay.
             None if record.revoked_at.is_some() && record.login_ended_at.is_none() => {
-                return Err(self.replayed(&record.login_id, "a token revoked by a grace retry came back").await);
+                return Err(self
+                    .replayed(replay, &record.login_id, "a token revoked by a grace retry came back")
+                    .await);
             }
             None if !record.is_live(now) => return Err(AppError::InvalidGrant),
             None => Rotation::Fresh,
@@ -364,7 +395,7 @@ impl AuthService {
         )
         .await?;
         if !rotated {
-            return Err(self.replayed(&record.login_id, "a refresh token was used twice at once").await);
+            return Err(self.replayed(replay, &record.login_id, "a refresh token was used twice at once").await);
         }
         let pair = TokenPair {
             access_token: self.keys.issue(parse_stored_id(&record.user.id)?, parse_stored_id(&record.login_id)?)?,
@@ -376,7 +407,8 @@ impl AuthService {
 
     /// A replayed refresh token: its whole login ends (the thief's copy and the owner's alike),
     /// and the answer is the same `invalid_grant` as any unusable token.
-    async fn replayed(&self, login_id: &str, what: &'static str) -> AppError {
+    async fn replayed(&self, replay: &mut bool, login_id: &str, what: &'static str) -> AppError {
+        *replay = true;
         tracing::warn!(login_id, "{what}: a replay; ending its login");
         match logins::end_login(&self.db, login_id).await {
             Ok(()) => AppError::InvalidGrant,

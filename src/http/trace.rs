@@ -20,11 +20,14 @@ pub async fn request_span(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
     let id = request_id(request.headers());
     let span = tracing::info_span!("request", method = %request.method(), route = %route, id = %id);
+    let method = request.method().as_str().to_owned();
     let mut response = next.run(request).instrument(span.clone()).await;
-    span.in_scope(|| {
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        tracing::info!(status = response.status().as_u16(), latency_ms, "request done");
-    });
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    span.in_scope(|| tracing::info!(status, latency_ms = seconds * 1000.0, "request done"));
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(seconds);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }

@@ -291,6 +291,11 @@ pub async fn promote_to_enabled_admin(db: &Db, id: &str) -> Result<(), sqlx::Err
     })
 }
 
+/// How many accounts there are.
+pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
+    with_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await)
+}
+
 /// Makes an existing user an enabled admin with a new password hash, in one statement.
 pub async fn make_admin_with_password(db: &Db, id: &str, new_hash: &str) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => {

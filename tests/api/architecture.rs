@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 1),
     ("http", 1),
     ("telemetry", 1),
+    ("prometheus", 1),
     ("auth::common_passwords", 2),
     ("auth::password", 2),
     ("auth::tokens", 2),

@@ -258,3 +258,71 @@ async fn sigterm_lets_requests_in_flight_finish_for_up_to_ten_seconds_then_exits
     assert!(started.elapsed() >= Duration::from_secs(8), "it waited for the stalled request first");
     drop(stalled);
 }
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_with_bounded_labels() {
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (port, metrics_port) = (free(), free());
+    let base = format!("http://127.0.0.1:{port}");
+    let (addr, metrics_addr) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{metrics_port}"));
+    let vars = [
+        ("LEPTOS_SITE_ADDR", addr.as_str()),
+        ("GATEHOUSE_METRICS_ADDR", metrics_addr.as_str()),
+        ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "2"),
+    ];
+    let mut child = gatehouse(&vars).spawn().unwrap();
+    let client = reqwest::Client::new();
+    let mut healthy = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if client.get(format!("{base}/api/v1/health")).send().await.is_ok_and(|r| r.status() == 200) {
+            healthy = true;
+            break;
+        }
+    }
+    assert!(healthy, "the server answered health");
+    let account = serde_json::json!({"username": "counted", "password": "a long passphrase"});
+    let user: serde_json::Value =
+        client.post(format!("{base}/api/v1/auth/register")).json(&account).send().await.unwrap().json().await.unwrap();
+    let token = |form: Vec<(&'static str, String)>| client.post(format!("{base}/api/v1/auth/token")).form(&form).send();
+    let login = |password: &str| token(vec![("username", "counted".into()), ("password", password.to_owned())]);
+    let tokens: serde_json::Value = login("a long passphrase").await.unwrap().json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let grant = || vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", refresh.clone())];
+    assert_eq!(token(grant()).await.unwrap().status(), 200);
+    assert_eq!(token(grant()).await.unwrap().status(), 400, "a replay");
+    for _ in 0..3 {
+        login("not the passphrase").await.unwrap();
+    }
+    let id = user["id"].as_str().unwrap();
+    client.get(format!("{base}/api/v1/users/{id}")).send().await.unwrap();
+    let public = client.get(format!("{base}/metrics")).send().await.unwrap();
+    let scraped = client.get(format!("http://{metrics_addr}/metrics")).send().await.unwrap();
+    let status = scraped.status();
+    let text = scraped.text().await.unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_ne!(public.status(), 200, "the public listener has no /metrics");
+    assert_eq!(status, 200);
+    // name{labels} value, as Prometheus reads it.
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.trim().parse().ok()))
+            .unwrap_or_else(|| panic!("no {series} in:\n{text}"))
+    };
+    assert_eq!(value(r#"gatehouse_logins_total{result="success"}"#), 1.0);
+    assert_eq!(value(r#"gatehouse_logins_total{result="failure"}"#), 2.0);
+    assert_eq!(value(r#"gatehouse_logins_total{result="throttled"}"#), 1.0);
+    assert_eq!(value("gatehouse_registrations_total"), 1.0);
+    assert_eq!(value(r#"gatehouse_token_refreshes_total{result="success"}"#), 1.0);
+    assert_eq!(value(r#"gatehouse_token_refreshes_total{result="replay"}"#), 1.0);
+    assert!(value(r#"http_requests_total{method="POST",route="/api/v1/auth/token",status="200"}"#) >= 2.0);
+    assert_eq!(value(r#"http_requests_total{method="GET",route="/api/v1/users/{id}",status="401"}"#), 1.0);
+    assert!(value("gatehouse_password_hash_duration_seconds_count") >= 4.0);
+    assert!(value(r#"gatehouse_db_pool_connections{state="idle"}"#) >= 0.0);
+    assert!(value(r#"gatehouse_db_pool_connections{state="in_use"}"#) >= 0.0);
+    assert_eq!(value(&format!(r#"gatehouse_build_info{{version="{}"}}"#, env!("CARGO_PKG_VERSION"))), 1.0);
+    assert!(value("gatehouse_users") >= 0.0);
+    assert!(text.contains("http_request_duration_seconds_bucket"), "a histogram, not a summary");
+    assert!(!text.contains(id) && !text.contains("counted"), "no label carries an id or a username");
+}
