@@ -26,3 +26,40 @@ fn the_server_reads_leptos_toml() {
     assert_eq!(&*options.output_name, "gatehouse");
     assert_eq!(&*options.site_pkg_dir, "pkg");
 }
+
+/// Every series the Grafana dashboard in `deploy/` queries is one Gatehouse records.
+#[test]
+fn the_dashboard_queries_only_metrics_gatehouse_records() {
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("deploy/grafana-dashboard.json").unwrap()).unwrap();
+    let mut sources = String::new();
+    let mut dirs = vec![std::path::PathBuf::from("src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                sources.push_str(&std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    let mut checked = 0;
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if !(word.starts_with("gatehouse_") || word.starts_with("http_")) {
+                    continue;
+                }
+                let name = ["_bucket", "_count", "_sum"].iter().fold(word, |w, s| w.strip_suffix(s).unwrap_or(w));
+                assert!(
+                    sources.contains(&format!("\"{name}\"")),
+                    "the dashboard queries {name}, which src/ never records"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 6, "the dashboard's queries were read");
+}
