@@ -37,8 +37,10 @@ pub struct PoolSettings {
 }
 
 impl Default for PoolSettings {
+    /// A request that cannot get a connection within a second answers 503 at once: while
+    /// the database is unreachable, clients and proxies must not pile up behind it.
     fn default() -> Self {
-        Self { max_connections: 16, acquire_timeout: Duration::from_secs(5) }
+        Self { max_connections: 16, acquire_timeout: Duration::from_secs(1) }
     }
 }
 

@@ -313,3 +313,95 @@ async fn health_answers_ok_while_the_database_answers() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"status": "ok"}));
 }
+
+/// A TCP proxy in front of PostgreSQL that the test can cut (its connections end, new ones
+/// hang unanswered) and restore, as a network failure would.
+struct CuttableProxy {
+    port: u16,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+impl CuttableProxy {
+    async fn start(upstream: String) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let (is_open, cuts) = (std::sync::Arc::clone(&open), generation.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else { return };
+                if !is_open.load(Ordering::SeqCst) {
+                    // A database that does not answer (the worst kind of outage: a refused
+                    // connection would fail at once): hold the socket, say nothing.
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                        drop(client);
+                    });
+                    continue;
+                }
+                let (upstream, mut cut) = (upstream.clone(), cuts.subscribe());
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Self { port, open, generation }
+    }
+
+    fn set_open(&self, open: bool) {
+        self.open.store(open, std::sync::atomic::Ordering::SeqCst);
+        if !open {
+            self.generation.send_modify(|g| *g += 1);
+        }
+    }
+}
+
+#[tokio::test]
+async fn while_postgresql_is_unreachable_requests_answer_503_within_a_second_and_recover_without_a_restart() {
+    if crate::helpers::backend() != "postgres" {
+        eprintln!("(PostgreSQL only: the outage is a cut connection to the database server)");
+        return;
+    }
+    let database = crate::helpers::TestDatabase::create().await;
+    let authority = database.url.split_once("://").unwrap().1.split_once('/').unwrap();
+    let host = authority.0.rsplit_once('@').map_or(authority.0, |(_, host)| host);
+    let upstream = if host.contains(':') { host.to_owned() } else { format!("{host}:5432") };
+    let proxy = CuttableProxy::start(upstream).await;
+    let proxied = format!("postgres://postgres@127.0.0.1:{}/{}", proxy.port, authority.1);
+    let app = TestApp::spawn_on(&database, &proxied).await;
+    let health = || async { app.client.get(app.url("/api/v1/health")).send().await.unwrap() };
+    assert_eq!(health().await.status(), 200);
+
+    proxy.set_open(false);
+    for request in ["health", "register"] {
+        let started = std::time::Instant::now();
+        let response = match request {
+            "health" => health().await,
+            _ => app.register(json!({"username": "during_outage", "password": "a long passphrase"})).await,
+        };
+        let waited = started.elapsed();
+        expect_error(response, 503, "temporarily_unavailable").await;
+        assert!(waited < std::time::Duration::from_millis(2500), "{request} waited {waited:?}");
+    }
+
+    proxy.set_open(true);
+    let mut recovered = false;
+    for _ in 0..50 {
+        if health().await.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(recovered, "health is 200 again once the database answers, without a restart");
+    assert_eq!(app.register(json!({"username": "after_outage", "password": "a long passphrase"})).await.status(), 201);
+    let taken = app.register(json!({"username": "during_outage", "password": "a long passphrase"})).await;
+    assert_eq!(taken.status(), 201, "nothing was half-written during the outage");
+}

@@ -183,6 +183,12 @@ impl TestApp {
 
     /// An app configured by these variables on top of the test defaults. Throttling is off
     /// unless a test turns it on (most tests make many logins and sign-ups from one address).
+    /// An app on `database` reached through `url` (a proxy in front of it, say); the test
+    /// keeps the database.
+    pub async fn spawn_on(database: &TestDatabase, url: &str) -> Self {
+        Self::serve(url, database.dir(), &[]).await.unwrap_or_else(|line| panic!("start-up failed: {line}"))
+    }
+
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
         let database = TestDatabase::create().await;
         let mut app = Self::serve(&database.url, database.dir(), vars)
