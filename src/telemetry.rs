@@ -4,6 +4,7 @@
 //! span (`http::trace`): method, matched route and request id. Secrets never reach it:
 //! passwords and tokens have redacting `Debug` impls and are never recorded as fields.
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::{EnvFilter, fmt};
 
 /// Where log lines go.
@@ -13,14 +14,16 @@ pub enum Output {
     Stderr,
 }
 
-/// Starts logging, or says in one line why `GATEHOUSE_LOG_FORMAT` is wrong.
-pub fn init(output: Output) -> Result<(), String> {
-    let writer = move || -> Box<dyn std::io::Write> {
-        match output {
-            Output::Stdout => Box::new(std::io::stdout()),
-            Output::Stderr => Box::new(std::io::stderr()),
-        }
+/// Starts logging, or says in one line why `GATEHOUSE_LOG_FORMAT` is wrong. Lines are
+/// written by a thread of their own (a request does not wait for a write to its log; when
+/// that thread falls behind, requests wait rather than lines being lost); keep the guard
+/// until the end of `main`, which flushes what is left.
+pub fn init(output: Output) -> Result<WorkerGuard, String> {
+    let destination: Box<dyn std::io::Write + Send> = match output {
+        Output::Stdout => Box::new(std::io::stdout()),
+        Output::Stderr => Box::new(std::io::stderr()),
     };
+    let (writer, guard) = NonBlockingBuilder::default().lossy(false).finish(destination);
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     match std::env::var("GATEHOUSE_LOG_FORMAT").unwrap_or_default().as_str() {
         "" | "text" => {
@@ -42,5 +45,5 @@ pub fn init(output: Output) -> Result<(), String> {
         }
         other => return Err(format!("GATEHOUSE_LOG_FORMAT: {other:?} is neither text nor json")),
     }
-    Ok(())
+    Ok(guard)
 }
