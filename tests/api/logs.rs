@@ -15,7 +15,7 @@ const WRONG: &str = "a wrong passphrase for the log test";
 async fn no_log_line_of_a_whole_session_carries_a_password_a_token_or_a_cookie() {
     let database = TestDatabase::create().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
+    let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
         .current_dir(database.dir())
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -86,7 +86,9 @@ async fn no_log_line_of_a_whole_session_carries_a_password_a_token_or_a_cookie()
     for c in [&cookie, &new_cookie] {
         secrets.push(c.split_once('=').unwrap().1.to_owned());
     }
-    let _ = child.kill();
+    // SIGTERM: the server drains, flushes its log and exits. SAFETY: kill(2) with our own
+    // child's pid and a plain signal number.
+    unsafe { libc::kill(i32::try_from(child.id()).unwrap(), libc::SIGTERM) };
     let output = child.wait_with_output().unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(text.lines().count() >= 20, "the session was logged:\n{text}");

@@ -16,6 +16,37 @@ fn gatehouse(vars: &[(&str, &str)]) -> Command {
     cmd
 }
 
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The binary serving on a free port with `vars`, once its health answers: the process and
+/// its base URL.
+async fn serving(vars: &[(&str, &str)]) -> (std::process::Child, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut all = vec![("LEPTOS_SITE_ADDR", addr.as_str())];
+    all.extend_from_slice(vars);
+    let mut child = gatehouse(&all).spawn().unwrap();
+    let base = format!("http://{addr}");
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if reqwest::get(format!("{base}/api/v1/health")).await.is_ok_and(|r| r.status() == 200) {
+            return (child, base);
+        }
+    }
+    let _ = child.kill();
+    panic!("the server never answered health: {}", String::from_utf8_lossy(&child.wait_with_output().unwrap().stderr));
+}
+
+/// Stops the process as an operator would (SIGTERM: it drains, flushes its log and exits)
+/// and hands back what it wrote.
+fn stopped(child: std::process::Child) -> std::process::Output {
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with our own child's pid and a plain signal number.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    child.wait_with_output().unwrap()
+}
+
 fn fails_naming(vars: &[(&str, &str)], variable: &str) -> String {
     let out = gatehouse(vars).output().unwrap();
     assert!(!out.status.success(), "should fail for {vars:?}");
@@ -121,28 +152,15 @@ fn a_first_run_creates_data_with_a_private_secret_and_serves_health() {
 
 #[tokio::test]
 async fn lines_logged_while_serving_carry_the_method_the_matched_route_and_a_request_id() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = gatehouse(&[("LEPTOS_SITE_ADDR", &addr), ("RUST_LOG", "info")]).spawn().unwrap();
+    let (child, base) = serving(&[("RUST_LOG", "info")]).await;
     let client = reqwest::Client::new();
-    let mut healthy = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if client.get(format!("{base}/api/v1/health")).send().await.is_ok_and(|r| r.status() == 200) {
-            healthy = true;
-            break;
-        }
-    }
     let account = serde_json::json!({"username": "spanned", "password": "a long passphrase"});
     let registered = client.post(format!("{base}/api/v1/auth/register")).json(&account).send().await;
     let form = [("username", "spanned"), ("password", "a long passphrase")];
     let api_login = client.post(format!("{base}/api/v1/auth/token")).form(&form).send().await;
     let fn_login =
         client.post(format!("{base}/fn/login")).header("accept", "application/json").form(&form).send().await;
-    let _ = child.kill();
-    let output = child.wait_with_output().unwrap();
-    assert!(healthy, "the server answered health");
+    let output = stopped(child);
     assert_eq!(registered.unwrap().status(), 201);
     assert_eq!(api_login.unwrap().status(), 200);
     assert_eq!(fn_login.unwrap().status(), 200);
@@ -166,25 +184,11 @@ async fn lines_logged_while_serving_carry_the_method_the_matched_route_and_a_req
 
 #[tokio::test]
 async fn json_logs_give_each_request_one_line_and_its_id_which_goes_back_to_the_client() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let base = format!("http://127.0.0.1:{port}");
-    let addr = format!("127.0.0.1:{port}");
-    let vars = [("LEPTOS_SITE_ADDR", addr.as_str()), ("RUST_LOG", "info"), ("GATEHOUSE_LOG_FORMAT", "json")];
-    let mut child = gatehouse(&vars).spawn().unwrap();
+    let (child, base) = serving(&[("RUST_LOG", "info"), ("GATEHOUSE_LOG_FORMAT", "json")]).await;
     let client = reqwest::Client::new();
-    let mut healthy = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if client.get(format!("{base}/api/v1/health")).send().await.is_ok_and(|r| r.status() == 200) {
-            healthy = true;
-            break;
-        }
-    }
     let traced = client.get(format!("{base}/api/v1/users/me")).header("x-request-id", "proxy-7f3a.1").send().await;
     let garbage = client.get(format!("{base}/api/v1/health")).header("x-request-id", "two words").send().await;
-    let _ = child.kill();
-    let output = child.wait_with_output().unwrap();
-    assert!(healthy, "the server answered health");
+    let output = stopped(child);
     let traced = traced.unwrap();
     assert_eq!(traced.status(), 401);
     assert_eq!(traced.headers()["x-request-id"], "proxy-7f3a.1", "a sane incoming id is kept and echoed");
@@ -210,18 +214,8 @@ async fn json_logs_give_each_request_one_line_and_its_id_which_goes_back_to_the_
 #[tokio::test]
 async fn sigterm_lets_requests_in_flight_finish_for_up_to_ten_seconds_then_exits_0() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = gatehouse(&[("LEPTOS_SITE_ADDR", &addr)]).spawn().unwrap();
-    let mut healthy = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if reqwest::get(format!("http://{addr}/api/v1/health")).await.is_ok_and(|r| r.status() == 200) {
-            healthy = true;
-            break;
-        }
-    }
-    assert!(healthy, "the server answered health");
+    let (mut child, base) = serving(&[]).await;
+    let addr = base.strip_prefix("http://").unwrap().to_owned();
     // A registration whose body is still on its way when SIGTERM arrives.
     let body = br#"{"username": "in_flight", "password": "a long passphrase"}"#;
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -261,26 +255,10 @@ async fn sigterm_lets_requests_in_flight_finish_for_up_to_ten_seconds_then_exits
 
 #[tokio::test]
 async fn metrics_are_served_on_their_own_listener_with_bounded_labels() {
-    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (port, metrics_port) = (free(), free());
-    let base = format!("http://127.0.0.1:{port}");
-    let (addr, metrics_addr) = (format!("127.0.0.1:{port}"), format!("127.0.0.1:{metrics_port}"));
-    let vars = [
-        ("LEPTOS_SITE_ADDR", addr.as_str()),
-        ("GATEHOUSE_METRICS_ADDR", metrics_addr.as_str()),
-        ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "2"),
-    ];
-    let mut child = gatehouse(&vars).spawn().unwrap();
+    let metrics_addr = format!("127.0.0.1:{}", free_port());
+    let vars = [("GATEHOUSE_METRICS_ADDR", metrics_addr.as_str()), ("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "2")];
+    let (child, base) = serving(&vars).await;
     let client = reqwest::Client::new();
-    let mut healthy = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if client.get(format!("{base}/api/v1/health")).send().await.is_ok_and(|r| r.status() == 200) {
-            healthy = true;
-            break;
-        }
-    }
-    assert!(healthy, "the server answered health");
     let account = serde_json::json!({"username": "counted", "password": "a long passphrase"});
     let user: serde_json::Value =
         client.post(format!("{base}/api/v1/auth/register")).json(&account).send().await.unwrap().json().await.unwrap();
@@ -300,8 +278,7 @@ async fn metrics_are_served_on_their_own_listener_with_bounded_labels() {
     let scraped = client.get(format!("http://{metrics_addr}/metrics")).send().await.unwrap();
     let status = scraped.status();
     let text = scraped.text().await.unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
+    stopped(child);
     assert_ne!(public.status(), 200, "the public listener has no /metrics");
     assert_eq!(status, 200);
     // name{labels} value, as Prometheus reads it.

@@ -122,7 +122,7 @@ async fn a_hash_stored_before_the_parameters_were_raised_costs_no_less_time_than
     let (outdated, unknown) = failed_login_medians(&app, "alice", "nobody_here").await;
     let ratio = outdated.as_secs_f64() / unknown.as_secs_f64();
     // Unpadded, the cheap hash answers ~20x sooner than the dummy of unknown names.
-    assert!((0.6..2.0).contains(&ratio), "outdated {outdated:?}, unknown {unknown:?}");
+    assert!((0.5..2.0).contains(&ratio), "outdated {outdated:?}, unknown {unknown:?}");
     // And it still lets her in (and is upgraded then).
     assert_eq!(app.login("alice", PASSWORD).await.status(), 200);
 }
