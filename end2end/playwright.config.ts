@@ -55,7 +55,7 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       GATEHOUSE_DATABASE_URL: `sqlite://${join(dataDir, "gatehouse.db")}`,
-      GATEHOUSE_JWT_SECRET: "end-to-end-test-secret-0123456789abcdef",
+      GATEHOUSE_MASTER_KEY: "end-to-end-test-master-key-0123456789abcdef",
       GATEHOUSE_ACCESS_TOKEN_TTL: "5",
       // The suite signs up far more people from 127.0.0.1 than a real address would; login
       // throttling keeps its documented defaults (security.spec.ts relies on 5 per account).

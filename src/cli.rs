@@ -36,6 +36,19 @@ enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// The keys access tokens are signed with
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// The keys in force as a table: kid, algorithm, state, signing from, retired at
+    List,
+    /// Make a new key: published at once, signing after GATEHOUSE_KEY_ROTATION_DELAY seconds
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -61,6 +74,8 @@ impl Cli {
             Command::Migrate => migrate().await,
             Command::CreateAdmin { username } => create_admin(&username).await,
             Command::Users { command: UsersCommand::List { query } } => list_users(query).await,
+            Command::Keys { command: KeysCommand::List } => list_keys().await,
+            Command::Keys { command: KeysCommand::Rotate } => rotate_key().await,
         }
     }
 }
@@ -122,6 +137,42 @@ async fn list_users(query: Option<String>) -> Result<(), String> {
     state.db.close().await;
     print!("{}", table(&rows));
     Ok(())
+}
+
+async fn list_keys() -> Result<(), String> {
+    let state = state().await?;
+    let keys = state.auth.signing_keys_for_operator().await;
+    state.db.close().await;
+    let keys = keys.map_err(|e| format!("cannot list the signing keys: {e}"))?;
+    let mut rows = vec![["KID".to_owned(), "ALG".into(), "STATE".into(), "SIGNING FROM".into(), "RETIRED AT".into()]];
+    for key in keys {
+        rows.push([
+            key.kid,
+            key.alg,
+            key.state,
+            timestamp(key.signing_from),
+            key.retired_at.map_or("-".into(), timestamp),
+        ]);
+    }
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+async fn rotate_key() -> Result<(), String> {
+    let state = state().await?;
+    let key = state.auth.rotate_signing_key().await;
+    state.db.close().await;
+    let key = key.map_err(|e| format!("cannot rotate the signing key: {e}"))?;
+    println!("New signing key {} ({}), published now, signing from {}.", key.kid, key.alg, timestamp(key.signing_from));
+    Ok(())
+}
+
+/// A stored time (microseconds since the epoch) as RFC 3339, to the second.
+fn timestamp(micros: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(micros.div_euclid(1_000_000))
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| micros.to_string())
 }
 
 /// Rows as left-aligned columns two spaces apart.

@@ -21,11 +21,24 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Where the JWT secret came from (the server warns when it had to make one up).
+/// Where a secret came from (the server warns when it had to make one up).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SecretSource {
     Environment,
-    File { path: PathBuf, created: bool },
+    File {
+        path: PathBuf,
+        created: bool,
+    },
+    /// Not needed by this configuration (the HS256 secret under an asymmetric algorithm).
+    Unused,
+}
+
+/// The algorithm access tokens are signed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtAlgorithm {
+    EdDSA,
+    ES256,
+    HS256,
 }
 
 #[derive(Clone)]
@@ -38,8 +51,15 @@ pub struct AdminBootstrap {
 pub struct Config {
     pub database_url: String,
     pub database_pool_size: u32,
+    pub jwt_algorithm: JwtAlgorithm,
+    /// Empty unless the algorithm is HS256.
     pub jwt_secret: Vec<u8>,
     pub secret_source: SecretSource,
+    /// Seals private signing keys at rest (empty under HS256, which stores none).
+    pub master_key: Vec<u8>,
+    pub master_key_source: SecretSource,
+    /// Seconds between publishing a new signing key and signing with it.
+    pub key_rotation_delay: u64,
     pub access_token_ttl: u64,
     pub refresh_token_ttl: u64,
     pub jwt_issuer: String,
@@ -147,8 +167,12 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact_url(&self.database_url))
             .field("database_pool_size", &self.database_pool_size)
+            .field("jwt_algorithm", &self.jwt_algorithm)
             .field("jwt_secret", &"<redacted>")
             .field("secret_source", &self.secret_source)
+            .field("master_key", &"<redacted>")
+            .field("master_key_source", &self.master_key_source)
+            .field("key_rotation_delay", &self.key_rotation_delay)
             .field("access_token_ttl", &self.access_token_ttl)
             .field("refresh_token_ttl", &self.refresh_token_ttl)
             .field("jwt_issuer", &self.jwt_issuer)
@@ -221,12 +245,34 @@ impl Config {
                 format!("sqlite://{}", data_dir.join("gatehouse.db").display())
             }
         };
-        let (jwt_secret, secret_source) = match get("GATEHOUSE_JWT_SECRET") {
+        let secret = get("GATEHOUSE_JWT_SECRET");
+        let jwt_algorithm = match get("GATEHOUSE_JWT_ALGORITHM").as_deref() {
+            Some("EdDSA") => JwtAlgorithm::EdDSA,
+            Some("ES256") => JwtAlgorithm::ES256,
+            Some("HS256") => JwtAlgorithm::HS256,
+            Some(_) => return Err(ConfigError("GATEHOUSE_JWT_ALGORITHM: must be EdDSA, ES256 or HS256".into())),
+            // Installations that share the secret with their services keep working.
+            None if secret.is_some() => JwtAlgorithm::HS256,
+            None => JwtAlgorithm::EdDSA,
+        };
+        let (jwt_secret, secret_source) = match secret {
             Some(secret) => match secret_problem(secret.as_bytes()) {
                 Some(problem) => return Err(ConfigError(format!("GATEHOUSE_JWT_SECRET: {problem}"))),
-                None => (secret.into_bytes(), SecretSource::Environment),
+                None if jwt_algorithm == JwtAlgorithm::HS256 => (secret.into_bytes(), SecretSource::Environment),
+                None => (Vec::new(), SecretSource::Unused),
             },
-            None => load_or_create_secret(data_dir)?,
+            None if jwt_algorithm == JwtAlgorithm::HS256 => {
+                load_or_create_secret(data_dir, "jwt-secret", "GATEHOUSE_JWT_SECRET")?
+            }
+            None => (Vec::new(), SecretSource::Unused),
+        };
+        let (master_key, master_key_source) = match get("GATEHOUSE_MASTER_KEY") {
+            Some(key) => match secret_problem(key.as_bytes()) {
+                Some(problem) => return Err(ConfigError(format!("GATEHOUSE_MASTER_KEY: {problem}"))),
+                None => (key.into_bytes(), SecretSource::Environment),
+            },
+            None if jwt_algorithm == JwtAlgorithm::HS256 => (Vec::new(), SecretSource::Unused),
+            None => load_or_create_secret(data_dir, "master-key", "GATEHOUSE_MASTER_KEY")?,
         };
         let admin = match (get("GATEHOUSE_ADMIN_USERNAME"), get("GATEHOUSE_ADMIN_PASSWORD")) {
             (Some(username), Some(password)) => Some(AdminBootstrap { username, password }),
@@ -297,11 +343,18 @@ impl Config {
         Ok(Self {
             database_url,
             database_pool_size: number_or(&get, "GATEHOUSE_DATABASE_POOL_SIZE", 16, 1..=1000)? as u32,
+            jwt_algorithm,
             jwt_secret,
             secret_source,
+            master_key,
+            master_key_source,
+            key_rotation_delay: number_or(&get, "GATEHOUSE_KEY_ROTATION_DELAY", 300, 0..=30 * 86_400)?,
             access_token_ttl,
             refresh_token_ttl: number_or(&get, "GATEHOUSE_REFRESH_TOKEN_TTL", 604_800, 1..=u64::from(u32::MAX))?,
-            jwt_issuer: get("GATEHOUSE_JWT_ISSUER").unwrap_or_else(|| "gatehouse".into()),
+            // RFC 8414 clients compare the issuer with the origin they asked.
+            jwt_issuer: get("GATEHOUSE_JWT_ISSUER")
+                .or_else(|| public_url.clone())
+                .unwrap_or_else(|| "gatehouse".into()),
             jwt_audience: get("GATEHOUSE_JWT_AUDIENCE").unwrap_or_else(|| "gatehouse".into()),
             admin,
             hash_concurrency: number_or(&get, "GATEHOUSE_HASH_CONCURRENCY", cores as u64, 1..=64)? as usize,
@@ -339,22 +392,23 @@ fn create_dir(dir: &Path) -> Result<(), ConfigError> {
         .map_err(|e| ConfigError(format!("cannot create the data directory {}: {e}", dir.display())))
 }
 
-/// The secret kept in `data_dir/jwt-secret` (mode 0600), made on first run.
-fn load_or_create_secret(data_dir: &Path) -> Result<(Vec<u8>, SecretSource), ConfigError> {
-    let path = data_dir.join("jwt-secret");
+/// The secret kept in `data_dir/name` (mode 0600), made on first run, for when `variable`
+/// is unset.
+fn load_or_create_secret(data_dir: &Path, name: &str, variable: &str) -> Result<(Vec<u8>, SecretSource), ConfigError> {
+    let path = data_dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) if bytes.len() >= MIN_SECRET_BYTES => {
             return Ok((bytes, SecretSource::File { path, created: false }));
         }
         Ok(_) => {
             return Err(ConfigError(format!(
-                "GATEHOUSE_JWT_SECRET: unset, and {} holds fewer than {MIN_SECRET_BYTES} bytes",
+                "{variable}: unset, and {} holds fewer than {MIN_SECRET_BYTES} bytes",
                 path.display()
             )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
-            return Err(ConfigError(format!("GATEHOUSE_JWT_SECRET: unset, and {} is unreadable: {e}", path.display())));
+            return Err(ConfigError(format!("{variable}: unset, and {} is unreadable: {e}", path.display())));
         }
     }
     create_dir(data_dir)?;
@@ -364,9 +418,8 @@ fn load_or_create_secret(data_dir: &Path) -> Result<(Vec<u8>, SecretSource), Con
         let bytes: [u8; 48] = rand::rng().random();
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes).into_bytes()
     };
-    write_private(&path, &secret).map_err(|e| {
-        ConfigError(format!("GATEHOUSE_JWT_SECRET: unset, and {} cannot be written: {e}", path.display()))
-    })?;
+    write_private(&path, &secret)
+        .map_err(|e| ConfigError(format!("{variable}: unset, and {} cannot be written: {e}", path.display())))?;
     Ok((secret, SecretSource::File { path, created: true }))
 }
 
@@ -406,19 +459,50 @@ mod tests {
     const SECRET: &str = "unit-test-secret-Kq3v9ZpX7wL2mN8r";
 
     #[test]
-    fn defaults_make_an_sqlite_file_and_a_private_secret_once() {
+    fn defaults_make_an_sqlite_file_and_a_private_master_key_once() {
         let dir = temp_dir("defaults");
         let first = with(&[], &dir).unwrap();
         assert!(first.database_url.starts_with("sqlite://") && first.database_url.ends_with("gatehouse.db"));
         assert_eq!((first.access_token_ttl, first.refresh_token_ttl), (900, 604_800));
         assert_eq!(first.jwt_issuer, "gatehouse");
-        let path = dir.join("jwt-secret");
-        assert_eq!(first.secret_source, SecretSource::File { path: path.clone(), created: true });
+        assert_eq!((first.jwt_algorithm, first.key_rotation_delay), (JwtAlgorithm::EdDSA, 300));
+        assert_eq!(first.secret_source, SecretSource::Unused);
+        assert!(!dir.join("jwt-secret").exists(), "EdDSA needs no shared secret");
+        let path = dir.join("master-key");
+        assert_eq!(first.master_key_source, SecretSource::File { path: path.clone(), created: true });
         use std::os::unix::fs::PermissionsExt as _;
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         let second = with(&[], &dir).unwrap();
-        assert_eq!(second.jwt_secret, first.jwt_secret);
-        assert_eq!(second.secret_source, SecretSource::File { path, created: false });
+        assert_eq!(second.master_key, first.master_key);
+        assert_eq!(second.master_key_source, SecretSource::File { path, created: false });
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_secret_alone_keeps_hs256_and_the_issuer_follows_the_public_url() {
+        let dir = temp_dir("hs256");
+        let config = with(&[("GATEHOUSE_JWT_SECRET", SECRET)], &dir).unwrap();
+        assert_eq!(config.jwt_algorithm, JwtAlgorithm::HS256);
+        assert_eq!(config.jwt_secret, SECRET.as_bytes());
+        assert!(config.master_key.is_empty() && !dir.join("master-key").exists());
+        let config = with(&[("GATEHOUSE_JWT_SECRET", SECRET), ("GATEHOUSE_JWT_ALGORITHM", "ES256")], &dir).unwrap();
+        assert_eq!((config.jwt_algorithm, config.secret_source), (JwtAlgorithm::ES256, SecretSource::Unused));
+        let config = with(&[("GATEHOUSE_PUBLIC_URL", "https://auth.example.com/")], &dir).unwrap();
+        assert_eq!(config.jwt_issuer, "https://auth.example.com");
+        let config =
+            with(&[("GATEHOUSE_PUBLIC_URL", "https://auth.example.com"), ("GATEHOUSE_JWT_ISSUER", "custom")], &dir)
+                .unwrap();
+        assert_eq!(config.jwt_issuer, "custom");
+        refused_naming_the_variable(
+            &[
+                ("GATEHOUSE_JWT_ALGORITHM", "RS256"),
+                ("GATEHOUSE_JWT_ALGORITHM", "none"),
+                ("GATEHOUSE_MASTER_KEY", "short"),
+                ("GATEHOUSE_KEY_ROTATION_DELAY", "-1"),
+            ],
+            &dir,
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -5,11 +5,12 @@ use crate::{
     api,
     app::{App, shell},
     auth::{
+        keys::{KeyAlgorithm, SIGNING_KEYS, Sealer},
         password::{self, PasswordHasher},
         service::{AuthService, Policies},
-        tokens::TokenKeys,
+        tokens::{KeySource, RELOAD_EVERY, TokenKeys, TokenSettings},
     },
-    config::{Config, SecretSource, redact_url},
+    config::{Config, JwtAlgorithm, SecretSource, redact_url},
     db::{Db, PoolSettings},
     http::{body, cookie::RefreshCookie, cors, private, security, trace},
     state::AppState,
@@ -33,7 +34,20 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         .map_err(|e| format!("GATEHOUSE_ARGON2_MEMORY_KIB/ITERATIONS/PARALLELISM: {e}"))?;
     let hasher = PasswordHasher::start(params, config.hash_concurrency)
         .map_err(|e| format!("cannot start the password hashing threads: {e}"))?;
-    let keys = TokenKeys::new(&config.jwt_secret, &config.jwt_issuer, &config.jwt_audience, config.access_token_ttl);
+    let settings = TokenSettings {
+        issuer: config.jwt_issuer.clone(),
+        audience: config.jwt_audience.clone(),
+        access_ttl_seconds: config.access_token_ttl,
+    };
+    let source = match config.jwt_algorithm {
+        JwtAlgorithm::HS256 => KeySource::Secret(config.jwt_secret.clone()),
+        JwtAlgorithm::EdDSA | JwtAlgorithm::ES256 => KeySource::Database {
+            alg: if config.jwt_algorithm == JwtAlgorithm::ES256 { KeyAlgorithm::ES256 } else { KeyAlgorithm::EdDSA },
+            sealer: Sealer::new(&config.master_key, SIGNING_KEYS),
+            rotation_delay_seconds: config.key_rotation_delay,
+        },
+    };
+    let keys = TokenKeys::load(&db, source, settings).await?;
     let policies = Policies {
         refresh_ttl_seconds: config.refresh_token_ttl,
         refresh_reuse_grace_seconds: config.refresh_reuse_grace,
@@ -67,6 +81,7 @@ pub fn build_router(state: AppState) -> Router {
     }
     Router::new()
         .nest("/api/v1", api)
+        .nest("/.well-known", api::well_known())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -88,10 +103,25 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    axum::serve(listener, build_router(state).into_make_service_with_connect_info::<SocketAddr>())
+    let following = tokio::spawn(follow_keys(Arc::clone(&state.auth)));
+    let served = axum::serve(listener, build_router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| format!("server error: {e}"))
+        .map_err(|e| format!("server error: {e}"));
+    following.abort();
+    served
+}
+
+/// Re-reads the signing keys every few seconds: a rotation made on any instance (or by the
+/// command line) is followed here within [`crate::auth::tokens::FOLLOW_WITHIN`].
+async fn follow_keys(auth: Arc<AuthService>) {
+    let mut ticks = tokio::time::interval(RELOAD_EVERY);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        // A failure is logged where it happens; the keys in hand stay in force meanwhile.
+        let _ = auth.reload_keys().await;
+    }
 }
 
 /// Reads the site options from `Leptos.toml` when present (environment variables such as
@@ -109,6 +139,20 @@ pub async fn run() -> Result<(), String> {
             path = %path.display(), created,
             "GATEHOUSE_JWT_SECRET is not set; using a secret kept in a local file. \
              Set GATEHOUSE_JWT_SECRET when running several instances or in production."
+        );
+    }
+    if let SecretSource::File { path, created } = &config.master_key_source {
+        tracing::warn!(
+            path = %path.display(), created,
+            "GATEHOUSE_MASTER_KEY is not set; using a master key kept in a local file. Every instance on \
+             this database needs the same one: set GATEHOUSE_MASTER_KEY when running several instances."
+        );
+    }
+    if config.jwt_algorithm == JwtAlgorithm::HS256 && config.secret_source == SecretSource::Environment {
+        tracing::info!(
+            "tokens are signed with HS256 because GATEHOUSE_JWT_SECRET is set: every service that verifies them \
+             must hold the secret, which also lets it make tokens. GATEHOUSE_JWT_ALGORITHM=EdDSA lets services \
+             verify tokens with the public keys of /.well-known/jwks.json instead."
         );
     }
     let leptos_options = leptos_options()?;

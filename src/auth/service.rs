@@ -6,7 +6,7 @@ use super::{
     logins::{self, Rotation},
     password::{self, PasswordHasher},
     throttle::{self, Limits, Policy, Refusal},
-    tokens::{TokenKeys, new_refresh_token, refresh_token_hash},
+    tokens::{TokenKeys, Unverified, new_refresh_token, refresh_token_hash},
 };
 use crate::{
     db::{Db, now_micros},
@@ -19,6 +19,9 @@ use crate::{
 };
 use std::net::IpAddr;
 use uuid::Uuid;
+
+/// A signing key as admins and the command line see it.
+pub use super::tokens::KeyInfo;
 
 /// No password of the policy is longer: 128 code points of at most 4 bytes each.
 const MAX_PASSWORD_BYTES: usize = MAX_PASSWORD_CHARS * 4;
@@ -116,6 +119,10 @@ impl AuthService {
         let cutoff = now.saturating_sub(PURGE_RETENTION_SECONDS * 1_000_000);
         let (logins, refresh_tokens) = logins::purge(&self.db, cutoff).await?;
         let throttle_counters = throttle::purge(&self.db, now).await?;
+        let keys = self.keys.purge(&self.db).await?;
+        if keys > 0 {
+            tracing::info!(keys, "deleted signing keys whose last token has expired");
+        }
         let purged = Purged { logins, refresh_tokens, throttle_counters };
         if purged != Purged::default() {
             tracing::info!(logins, refresh_tokens, throttle_counters, "purged expired records");
@@ -454,9 +461,67 @@ impl AuthService {
         logins::end_all_logins(&self.db, user_id).await.map_err(AppError::from)
     }
 
+    /// The issuer named in every access token.
+    pub fn issuer(&self) -> &str {
+        self.keys.issuer()
+    }
+
+    /// The JWKS document of the published signing keys (`{"keys": []}` under HS256).
+    pub fn jwks(&self) -> bytes::Bytes {
+        self.keys.jwks()
+    }
+
+    /// Re-reads the signing keys from the database (each instance does so every few seconds,
+    /// so that a rotation made anywhere is followed everywhere).
+    pub async fn reload_keys(&self) -> Result<(), AppError> {
+        self.keys.reload(&self.db).await.map_err(|e| {
+            tracing::warn!(error = ?e, "re-reading the signing keys failed");
+            AppError::Unavailable
+        })
+    }
+
+    /// The signing keys in force, for an admin (never a private part).
+    pub async fn signing_keys(&self, _admin: &Admin) -> Result<Vec<KeyInfo>, AppError> {
+        self.reload_keys().await?;
+        Ok(self.keys.list())
+    }
+
+    /// Rotates the signing key for an admin: see [`Self::rotate_signing_key`].
+    pub async fn rotate_key(&self, admin: &Admin) -> Result<KeyInfo, AppError> {
+        let key = self.rotate_signing_key().await?;
+        tracing::info!(admin = %admin.current().user.id, kid = %key.kid, "signing key rotated by an admin");
+        Ok(key)
+    }
+
+    /// Makes a new signing key, published at once and signing after the rotation delay
+    /// (for the operator's command line and admins). 409 under HS256: its secret is the
+    /// operator's to change.
+    pub async fn rotate_signing_key(&self) -> Result<KeyInfo, AppError> {
+        self.keys.rotate(&self.db).await?.ok_or_else(|| {
+            AppError::conflict(
+                "Tokens are signed with the shared HS256 secret: set GATEHOUSE_JWT_ALGORITHM to EdDSA or ES256 \
+                 to sign with keys that rotate",
+            )
+        })
+    }
+
+    /// The signing keys in force, for the operator's command line.
+    pub async fn signing_keys_for_operator(&self) -> Result<Vec<KeyInfo>, AppError> {
+        self.reload_keys().await?;
+        Ok(self.keys.list())
+    }
+
     /// Verifies a bearer access token and re-reads its user and login: one indexed lookup.
     pub async fn authenticate(&self, access_token: &str) -> Result<CurrentUser, AppError> {
-        let claims = self.keys.verify(access_token)?;
+        let claims = match self.keys.verify(access_token) {
+            Ok(claims) => claims,
+            // Perhaps a key another instance made a moment ago: read the set again, once.
+            Err(Unverified::UnknownKid) if self.keys.may_reload_for_unknown_kid() => {
+                self.reload_keys().await?;
+                self.keys.verify(access_token).map_err(|_| AppError::InvalidToken)?
+            }
+            Err(_) => return Err(AppError::InvalidToken),
+        };
         let Some(found) = users::find_with_login(&self.db, &claims.user_id, &claims.login_id).await? else {
             return Err(AppError::InvalidToken);
         };

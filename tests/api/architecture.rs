@@ -21,6 +21,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("prometheus", 1),
     ("auth::common_passwords", 2),
     ("auth::password", 2),
+    ("auth::keys", 2),
     ("auth::tokens", 2),
     ("auth::logins", 2),
     ("auth::throttle", 2),
@@ -60,6 +61,7 @@ const PRIVATE_TO: &[(&str, &[&str])] = &[
     ("auth::throttle", &["auth", "server"]),
     ("auth::password", &["auth", "server"]),
     ("auth::tokens", &["auth", "server"]),
+    ("auth::keys", &["auth", "server"]),
     ("auth::common_passwords", &["auth"]),
     ("users::repository", &["users", "auth::service", "auth::logins"]),
 ];

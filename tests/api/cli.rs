@@ -1,7 +1,7 @@
 //! The command line (`shared/spec/operations.md`), run as the real binary against the test
 //! database: subcommands, exit codes, and that nothing printed carries a secret.
 
-use crate::helpers::{ADMIN, SECRET, TestApp, TestDatabase};
+use crate::helpers::{ADMIN, MASTER_KEY, TestApp, TestDatabase};
 use serde_json::Value;
 use std::{
     io::Write as _,
@@ -20,7 +20,7 @@ fn gatehouse(database_url: &str, args: &[&str], stdin: &str) -> Output {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("GATEHOUSE_DATABASE_URL", database_url)
-        .env("GATEHOUSE_JWT_SECRET", SECRET)
+        .env("GATEHOUSE_MASTER_KEY", MASTER_KEY)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -8,7 +8,10 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use std::{collections::HashMap, ops::Deref, path::PathBuf, sync::Arc};
 
+/// The HS256 secret of the tests that run with a shared secret.
 pub const SECRET: &str = "integration-test-secret-0123456789abcdef";
+/// Seals the signing keys of every test app (EdDSA, the default algorithm).
+pub const MASTER_KEY: &str = "integration-test-master-key-0123456789abcdef";
 pub const ADMIN: &str = "root_admin";
 pub const ADMIN_PASSWORD: &str = "admin-passphrase-42";
 
@@ -219,7 +222,7 @@ impl TestApp {
     async fn serve(db_url: &str, dir: &std::path::Path, vars: &[(&str, &str)]) -> Result<Self, String> {
         let mut env: HashMap<String, String> = HashMap::from([
             ("GATEHOUSE_DATABASE_URL".into(), db_url.to_owned()),
-            ("GATEHOUSE_JWT_SECRET".into(), SECRET.into()),
+            ("GATEHOUSE_MASTER_KEY".into(), MASTER_KEY.into()),
             ("GATEHOUSE_ADMIN_USERNAME".into(), ADMIN.into()),
             ("GATEHOUSE_ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
             ("GATEHOUSE_DATABASE_POOL_SIZE".into(), "8".into()),

@@ -3,7 +3,7 @@
 //! Real processes (the release-profile or debug binary cargo built), real HTTP, and the
 //! database of `GATEHOUSE_TEST_BACKEND` (PostgreSQL in CI; SQLite shares a file in WAL mode).
 
-use crate::helpers::{ADMIN, ADMIN_PASSWORD, Api, SECRET, TestDatabase, Tokens};
+use crate::helpers::{ADMIN, ADMIN_PASSWORD, Api, MASTER_KEY, TestDatabase, Tokens};
 use serde_json::{Value, json};
 use std::ops::Deref;
 use std::process::{Child, Command, Stdio};
@@ -29,7 +29,7 @@ impl Instance {
             .env("LEPTOS_OUTPUT_NAME", "gatehouse")
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
             .env("GATEHOUSE_DATABASE_URL", &db.url)
-            .env("GATEHOUSE_JWT_SECRET", SECRET)
+            .env("GATEHOUSE_MASTER_KEY", MASTER_KEY)
             .env("GATEHOUSE_ADMIN_USERNAME", ADMIN)
             .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "3")

@@ -3,7 +3,7 @@
 //! against the real binary with Gatehouse's own logging at its most verbose, and no password,
 //! token or cookie it used may appear in any line the process wrote.
 
-use crate::helpers::{ADMIN, ADMIN_PASSWORD, Api, SECRET, TestDatabase, Tokens};
+use crate::helpers::{ADMIN, ADMIN_PASSWORD, Api, MASTER_KEY, TestDatabase, Tokens};
 use serde_json::{Value, json};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -23,7 +23,7 @@ async fn no_log_line_of_a_whole_session_carries_a_password_a_token_or_a_cookie()
         .env("LEPTOS_OUTPUT_NAME", "gatehouse")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("GATEHOUSE_DATABASE_URL", &database.url)
-        .env("GATEHOUSE_JWT_SECRET", SECRET)
+        .env("GATEHOUSE_MASTER_KEY", MASTER_KEY)
         .env("GATEHOUSE_ADMIN_USERNAME", ADMIN)
         .env("GATEHOUSE_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "2")

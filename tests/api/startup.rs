@@ -146,8 +146,10 @@ fn a_first_run_creates_data_with_a_private_secret_and_serves_health() {
     assert!(healthy, "the server answered health");
     assert!(dir.join("data/gatehouse.db").exists());
     use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(dir.join("data/jwt-secret")).unwrap().permissions().mode();
+    // EdDSA by default: a master key seals the signing keys; no shared secret is made.
+    let mode = std::fs::metadata(dir.join("data/master-key")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+    assert!(!dir.join("data/jwt-secret").exists());
 }
 
 #[tokio::test]

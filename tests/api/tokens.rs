@@ -36,15 +36,18 @@ async fn the_access_token_names_the_user_by_id_with_issuer_audience_and_ids() {
     let app = TestApp::spawn().await;
     let user = app.create_user("alice", PASSWORD).await;
     let tokens = app.tokens("alice", PASSWORD).await;
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    // Signed with EdDSA (the default) by a key of the published set, found by its kid.
+    let header = jsonwebtoken::decode_header(&tokens.access).unwrap();
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::EdDSA);
+    let set: jsonwebtoken::jwk::JwkSet =
+        app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwk = set.find(header.kid.as_deref().unwrap()).expect("the token's key is published");
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
     validation.set_audience(&["gatehouse"]);
     validation.set_issuer(&["gatehouse"]);
-    let data = jsonwebtoken::decode::<Value>(
-        &tokens.access,
-        &jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes()),
-        &validation,
-    )
-    .unwrap();
+    let data =
+        jsonwebtoken::decode::<Value>(&tokens.access, &jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(), &validation)
+            .unwrap();
     let claims = data.claims;
     assert_eq!(claims["sub"], user["id"]);
     for claim in ["exp", "iat", "jti", "sid"] {
@@ -259,8 +262,10 @@ async fn signing_out_everywhere_ends_every_login_and_a_new_login_works_at_once()
     assert_eq!(app.me(&fresh.access).await.status(), 200);
 }
 
-fn sign(claims: &Value, secret: &[u8], alg: jsonwebtoken::Algorithm) -> String {
-    jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(secret)).unwrap()
+fn sign(claims: &Value, secret: &[u8], alg: jsonwebtoken::Algorithm, kid: &str) -> String {
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
 fn now() -> u64 {
@@ -269,13 +274,16 @@ fn now() -> u64 {
 
 #[tokio::test]
 async fn forged_and_unacceptable_access_tokens_are_401_invalid_token() {
-    let app = TestApp::spawn().await;
+    // HS256 (a shared secret), so that the test can sign tokens the server must refuse.
+    let app = TestApp::spawn_with(&[("GATEHOUSE_JWT_SECRET", SECRET)]).await;
     app.create_user("alice", PASSWORD).await;
     let real = app.tokens("alice", PASSWORD).await;
     let key = jsonwebtoken::DecodingKey::from_secret(SECRET.as_bytes());
     let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
     v.set_audience(&["gatehouse"]);
     let claims = jsonwebtoken::decode::<Value>(&real.access, &key, &v).unwrap().claims;
+    let kid = jsonwebtoken::decode_header(&real.access).unwrap().kid.unwrap();
+    let sign = |claims: &Value, secret: &[u8], alg| sign(claims, secret, alg, &kid);
     let with = |patch: Value| {
         let mut c = claims.clone();
         for (k, val) in patch.as_object().unwrap() {
@@ -313,6 +321,13 @@ async fn forged_and_unacceptable_access_tokens_are_401_invalid_token() {
         ("unknown sub", sign(&with(json!({"sub": uuid::Uuid::new_v4().to_string()})), secret, hs256)),
         ("username as sub", sign(&with(json!({"sub": "alice"})), secret, hs256)),
         ("unknown sid", sign(&with(json!({"sid": uuid::Uuid::new_v4().to_string()})), secret, hs256)),
+        ("no kid", {
+            let header = base64_url(br#"{"alg":"HS256","typ":"JWT"}"#);
+            let unsigned = format!("{header}.{payload}");
+            let signature = jsonwebtoken::crypto::sign(unsigned.as_bytes(), &EncodingKey::from_secret(secret), hs256);
+            format!("{unsigned}.{}", signature.unwrap())
+        }),
+        ("unknown kid", sign_with_kid(&claims, secret, "another-key")),
         ("garbage", "not.a.jwt".to_owned()),
     ];
     for (what, token) in forged {
@@ -324,6 +339,10 @@ async fn forged_and_unacceptable_access_tokens_are_401_invalid_token() {
     // Inside the 5 s leeway an expiry just past and an nbf just ahead are accepted.
     assert_eq!(app.me(&sign(&with(json!({"exp": now() - 2})), secret, hs256)).await.status(), 200);
     assert_eq!(app.me(&sign(&with(json!({"nbf": now() + 2})), secret, hs256)).await.status(), 200);
+}
+
+fn sign_with_kid(claims: &Value, secret: &[u8], kid: &str) -> String {
+    sign(claims, secret, jsonwebtoken::Algorithm::HS256, kid)
 }
 
 fn base64_url(bytes: &[u8]) -> String {
