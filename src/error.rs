@@ -173,6 +173,7 @@ fn too_many_requests_message(retry_after: u64, locked: bool) -> String {
 
 /// The documented error shape of the JSON API.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub error_description: String,

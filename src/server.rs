@@ -75,13 +75,14 @@ pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let options = state.leptos_options.clone();
-    let mut api = api::router();
+    let api::Api { v1: mut api, well_known, document: _ } = api::api();
     if !state.cors_origins.is_empty() {
         api = api.layer(middleware::from_fn_with_state(Arc::clone(&state.cors_origins), cors::cors));
     }
     Router::new()
         .nest("/api/v1", api)
-        .nest("/.well-known", api::well_known())
+        .nest("/.well-known", well_known)
+        .merge(api::doc::swagger_ui())
         .leptos_routes_with_context(
             &state,
             routes,

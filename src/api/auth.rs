@@ -1,9 +1,9 @@
 //! `/auth/register`, `/auth/token` (RFC 6749) and `/auth/revoke` (RFC 7009).
 
-use super::extract::ClientIp;
+use super::{doc::TokenResponse, extract::ClientIp};
 use crate::{
     auth::service::{Registration, TokenPair},
-    error::AppError,
+    error::{AppError, ErrorBody},
     http::body::{Fields, Form, JsonObject},
     state::AppState,
 };
@@ -13,8 +13,24 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde::Serialize;
-
+/// Create an account
+///
+/// The account has the `user` role. Throttled per client address.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body(content = super::doc::Registration, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; `Location` names the account", body = crate::users::User),
+        (status = 400, description = "The body is not a JSON object", body = ErrorBody),
+        (status = 409, description = "The username or email is taken (`fields` names which)", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid fields, listed in `fields`", body = ErrorBody),
+        (status = 429, description = "Too many sign-ups from this address; see `Retry-After`", body = ErrorBody),
+    ),
+)]
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -42,26 +58,35 @@ pub async fn register(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(user)).into_response())
 }
 
-/// RFC 6749 §5.1 successful token response.
-#[derive(Serialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-    refresh_token: String,
-}
-
 impl From<TokenPair> for TokenResponse {
     fn from(pair: TokenPair) -> Self {
         Self {
             access_token: pair.access_token,
-            token_type: "bearer",
+            token_type: "bearer".to_owned(),
             expires_in: pair.expires_in,
             refresh_token: pair.refresh_token,
         }
     }
 }
 
+/// Get tokens
+///
+/// The password grant (a login) or the refresh grant (rotation: the refresh token works
+/// once; a second use ends its whole login). Failures of either grant are one
+/// `invalid_grant`, whether the user exists or not.
+#[utoipa::path(
+    post,
+    path = "/auth/token",
+    tag = "auth",
+    request_body(content = super::doc::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "A new access token and refresh token", body = TokenResponse),
+        (status = 400, description = "`invalid_request`, `invalid_grant` or `unsupported_grant_type`", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not a form", body = ErrorBody),
+        (status = 429, description = "Too many failed logins; see `Retry-After`", body = ErrorBody),
+    ),
+)]
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -87,6 +112,22 @@ pub async fn token(
     Ok(Json(TokenResponse::from(pair)).into_response())
 }
 
+/// Revoke a refresh token
+///
+/// Ends the token's login: its refresh tokens and access tokens stop working. Unknown
+/// tokens are answered 200 too (RFC 7009 §2.2).
+#[utoipa::path(
+    post,
+    path = "/auth/revoke",
+    tag = "auth",
+    request_body(content = super::doc::RevocationRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, description = "`token` is missing", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not a form", body = ErrorBody),
+    ),
+)]
 pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<StatusCode, AppError> {
     let token = form
         .get("token")

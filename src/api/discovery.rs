@@ -14,6 +14,13 @@ use serde_json::json;
 /// As long as a new key is published before it signs (the default rotation delay).
 const CACHE_FOR: HeaderValue = HeaderValue::from_static("public, max-age=300");
 
+/// The public signing keys (RFC 7517)
+#[utoipa::path(
+    get,
+    path = "/jwks.json",
+    tag = "keys",
+    responses((status = 200, description = "Cacheable for 5 minutes", body = super::doc::JwkSet)),
+)]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = state.auth.jwks().into_response();
     let headers = response.headers_mut();
@@ -22,6 +29,16 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     response
 }
 
+/// The authorization server's metadata (RFC 8414)
+#[utoipa::path(
+    get,
+    path = "/oauth-authorization-server",
+    tag = "keys",
+    responses(
+        (status = 200, description = "Cacheable for 5 minutes", body = super::doc::AuthorizationServerMetadata),
+        (status = 400, description = "No public URL is configured and the `Host` header is malformed", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn authorization_server(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     let origin = match &state.public_url {
         Some(url) => url.to_string(),

@@ -1,40 +1,62 @@
 //! The JSON API of `shared/spec/http-api.md`: thin handlers that convert HTTP to the
-//! services' inputs and their results back; every rule lives in the services.
+//! services' inputs and their results back; every rule lives in the services. Every route
+//! is registered with its OpenAPI description (`routes!` takes both from the handler), so
+//! the document served at `/api/v1/openapi.json` lists exactly what the router serves.
 
 mod auth;
 mod discovery;
+pub mod doc;
 mod extract;
 mod health;
 mod keys;
 mod users;
 
 use crate::{error::AppError, http::private::no_store, state::AppState};
-use axum::{
-    Router, middleware,
-    routing::{get, post},
-};
+use axum::{Extension, Router, middleware};
+use utoipa::OpenApi as _;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-/// The routes under `/api/v1`.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/token", post(auth::token))
-        .route("/auth/revoke", post(auth::revoke))
-        .route("/users/me", get(users::me))
-        .route("/users/me/sign-out-everywhere", post(users::sign_out_everywhere))
-        .route("/users", get(users::list))
-        .route("/users/{id}", get(users::get).patch(users::update))
-        .route("/admin/keys", get(keys::list))
-        .route("/admin/keys/rotate", post(keys::rotate))
-        .route("/health", get(health::health))
-        .fallback(|| async { AppError::NotFound })
-        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
-        .layer(middleware::map_response(no_store))
+/// The routes under `/api/v1`, with their descriptions.
+fn v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::token))
+        .routes(routes!(auth::revoke))
+        .routes(routes!(users::me))
+        .routes(routes!(users::sign_out_everywhere))
+        .routes(routes!(users::list))
+        .routes(routes!(users::get, users::update))
+        .routes(routes!(keys::list))
+        .routes(routes!(keys::rotate))
+        .routes(routes!(health::health))
+        .routes(routes!(doc::openapi))
 }
 
-/// The routes under `/.well-known` (public, cacheable).
-pub fn well_known() -> Router<AppState> {
-    Router::new()
-        .route("/jwks.json", get(discovery::jwks))
-        .route("/oauth-authorization-server", get(discovery::authorization_server))
+/// The routes under `/.well-known` (public, cacheable), with their descriptions.
+fn well_known() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(discovery::jwks)).routes(routes!(discovery::authorization_server))
+}
+
+/// The JSON API's routers and their document.
+pub struct Api {
+    /// To nest under `/api/v1`.
+    pub v1: Router<AppState>,
+    /// To nest under `/.well-known`.
+    pub well_known: Router<AppState>,
+    pub document: utoipa::openapi::OpenApi,
+}
+
+/// The JSON API, its discovery routes, and the OpenAPI document of both.
+pub fn api() -> Api {
+    let (v1, v1_doc) = v1().split_for_parts();
+    let (well_known, well_known_doc) = well_known().split_for_parts();
+    let mut document = doc::ApiDoc::openapi().nest("/api/v1", v1_doc).nest("/.well-known", well_known_doc);
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let json = document.to_json().expect("the OpenAPI document serializes");
+    let v1 = v1
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
+        .layer(Extension(doc::Document(json.into())))
+        .layer(middleware::map_response(no_store));
+    Api { v1, well_known, document }
 }

@@ -4,7 +4,7 @@ use super::extract::PathParam;
 use crate::{
     auth::service::{Admin, CurrentUser},
     domain::Role,
-    error::AppError,
+    error::{AppError, ErrorBody},
     http::body::{Fields, JsonObject, parse_pairs},
     state::AppState,
     users::{
@@ -18,15 +18,60 @@ use axum::{
     http::StatusCode,
 };
 
+/// The caller's account
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "users",
+    security(("oauth2" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = User),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "The account is disabled", body = ErrorBody),
+    ),
+)]
 pub async fn me(caller: CurrentUser) -> Json<User> {
     Json(caller.user)
 }
 
+/// Sign out everywhere
+///
+/// Ends every login of the caller, this one included.
+#[utoipa::path(
+    post,
+    path = "/users/me/sign-out-everywhere",
+    tag = "users",
+    security(("oauth2" = [])),
+    responses(
+        (status = 204, description = "Every login ended"),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "The account is disabled", body = ErrorBody),
+    ),
+)]
 pub async fn sign_out_everywhere(State(state): State<AppState>, caller: CurrentUser) -> Result<StatusCode, AppError> {
     state.auth.sign_out_everywhere(&caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// List accounts (admins)
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    security(("oauth2" = [])),
+    params(
+        ("q" = Option<String>, Query, description = "Only accounts whose username or email contains this, ignoring case"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1-100 (default 20)"),
+        ("offset" = Option<i64>, Query, description = "Accounts to skip (default 0)"),
+    ),
+    responses(
+        (status = 200, description = "One page of accounts, oldest first", body = UserPage),
+        (status = 400, description = "A parameter is repeated or not valid UTF-8", body = ErrorBody),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is disabled", body = ErrorBody),
+        (status = 422, description = "`limit` or `offset` out of range, listed in `fields`", body = ErrorBody),
+    ),
+)]
 pub async fn list(
     State(state): State<AppState>,
     admin: Admin,
@@ -37,6 +82,20 @@ pub async fn list(
     Ok(Json(state.users.list(&admin, query).await?))
 }
 
+/// One account (admins)
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    security(("oauth2" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account", body = User),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is disabled", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+)]
 pub async fn get(
     State(state): State<AppState>,
     admin: Admin,
@@ -45,6 +104,29 @@ pub async fn get(
     Ok(Json(state.users.get(&admin, &id).await?))
 }
 
+/// Disable, enable, promote or demote an account (admins)
+///
+/// Disabling ends every login of the account. The last enabled admin cannot be disabled or
+/// demoted.
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    security(("oauth2" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    request_body(content = super::doc::UserChange, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The account as it is now", body = User),
+        (status = 400, description = "The body is not a JSON object", body = ErrorBody),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is disabled", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 409, description = "The last enabled admin would be lost", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "Invalid or unknown fields, or nothing to change", body = ErrorBody),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     admin: Admin,

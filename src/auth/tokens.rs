@@ -104,7 +104,7 @@ struct KeySet {
 }
 
 /// A key as an admin sees it (`GET /api/v1/admin/keys`): never a private part.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct KeyInfo {
     pub kid: String,
     pub alg: String,

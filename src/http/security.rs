@@ -13,6 +13,12 @@ use std::sync::Arc;
 /// The policy of responses that are not pages (JSON, files, errors): nothing may load.
 pub const LOCKED_DOWN_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/// The policy of the API documentation (Swagger UI, served from our own files): scripts,
+/// styles and requests from this origin only, nothing inline, no `eval`.
+pub const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                            font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+                            form-action 'self'; frame-ancestors 'none'";
+
 /// The policy of a page whose inline scripts carry `nonce`. No `unsafe-inline`, no
 /// `unsafe-eval`: `wasm-unsafe-eval` only lets the browser compile the WASM bundle.
 pub fn page_csp(nonce: &str) -> String {

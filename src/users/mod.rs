@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 /// The wire form of a user. It has no password, hash or token field, by construction:
 /// the stored row (`repository::UserRow`) is a different type and is never serialised.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -28,6 +29,7 @@ pub struct User {
 
 /// One page of the admin user list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UserPage {
     pub items: Vec<User>,
     pub total: i64,

@@ -13,6 +13,7 @@ mod instances;
 mod keys;
 mod load;
 mod logs;
+mod openapi;
 mod purge;
 mod resource_server;
 mod server_fns;
