@@ -62,15 +62,22 @@ impl Db {
                 // Each sqlx SQLite connection lives on a worker thread of its own, so a ping
                 // is a round trip between threads; a local file cannot drop a connection.
                 .test_before_acquire(false)
-                .connect_with(options)
-                .await?;
+                .connect_lazy_with(options);
+            first_connection(&pool).await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            // One connection of our own first: a refused connection or a wrong password
+            // fails at once with its cause (the pool would only say it timed out).
+            let options = sqlx::postgres::PgConnectOptions::from_str(url)?;
+            match tokio::time::timeout(FIRST_CONNECTION_PATIENCE, sqlx::ConnectOptions::connect(&options)).await {
+                Ok(connection) => sqlx::Connection::close(connection?).await?,
+                Err(_) => return Err(sqlx::Error::PoolTimedOut),
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
-                .connect(url)
-                .await?;
+                .connect_lazy_with(options);
+            first_connection(&pool).await?;
             Ok(Db::Postgres(pool))
         } else {
             Err(sqlx::Error::Configuration("the URL must start with sqlite: or postgres:".into()))
@@ -97,6 +104,24 @@ impl Db {
 
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// How long start-up waits for the first connection. A request waits for a connection only
+/// [`PoolSettings::acquire_timeout`]; the first one may take longer on a loaded machine (or
+/// while a database server is starting), and start-up had better wait than fail.
+const FIRST_CONNECTION_PATIENCE: Duration = Duration::from_secs(15);
+
+/// Opens one connection of `pool`, retrying timeouts for [`FIRST_CONNECTION_PATIENCE`]; any
+/// other error (a wrong password, a missing file) fails at once.
+async fn first_connection<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Result<(), sqlx::Error> {
+    let deadline = std::time::Instant::now() + FIRST_CONNECTION_PATIENCE;
+    loop {
+        match pool.acquire().await {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::PoolTimedOut) if std::time::Instant::now() < deadline => continue,
+            Err(e) => return Err(e),
+        }
     }
 }
 

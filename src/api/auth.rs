@@ -92,6 +92,7 @@ pub async fn token(
     ClientIp(client): ClientIp,
     form: Form,
 ) -> Result<Response, AppError> {
+    form.refuse_repeated(&["grant_type", "username", "password", "refresh_token"])?;
     let required = |name: &str| {
         form.get(name)
             .filter(|v| !v.is_empty())
@@ -129,6 +130,7 @@ pub async fn token(
     ),
 )]
 pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<StatusCode, AppError> {
+    form.refuse_repeated(&["token"])?;
     let token = form
         .get("token")
         .filter(|t| !t.is_empty())

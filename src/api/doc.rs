@@ -7,7 +7,7 @@
 use crate::domain::Role;
 use axum::{Extension, http::header, response::IntoResponse};
 use bytes::Bytes;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{
     Modify, OpenApi, ToSchema,
     openapi::security::{Flow, OAuth2, Password, Scopes, SecurityScheme},
@@ -40,6 +40,7 @@ struct SecurityAddon;
 impl Modify for SecurityAddon {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+
         components.add_security_scheme(
             "oauth2",
             SecurityScheme::OAuth2(OAuth2::with_description(
@@ -50,29 +51,61 @@ impl Modify for SecurityAddon {
     }
 }
 
+/// What the derives cannot say, once the operations' schemas are in the document.
+pub fn complete(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Schema};
+    let schemas = document.components.as_mut().map(|c| &mut c.schemas);
+    // At least one field (utoipa 5.5's `min_properties` on a struct writes `maxProperties`).
+    if let Some(RefOr::T(Schema::Object(change))) = schemas.and_then(|s| s.get_mut("UserChange")) {
+        change.min_properties = Some(1);
+    }
+}
+
 /// `POST /auth/register` (JSON). Unknown fields are refused.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct Registration {
-    /// 3-32 characters: letters, digits, `_`, `.`, `-`; unique ignoring case.
+    /// Letters, digits, `_`, `.`, `-`; unique ignoring case.
+    #[schema(min_length = 3, max_length = 32, pattern = r"^[A-Za-z0-9_.-]+$")]
     username: String,
-    /// 8-128 characters, not a common password, not the username.
+    /// Not a common password, and not the username.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// An address, unique ignoring case, or `""` for none.
+    #[schema(
+        max_length = 254,
+        pattern = r"^(|[^@\s\x00-\x1F\x7F-\x9F]+@[^@\s\x00-\x1F\x7F-\x9F.]+(\.[^@\s\x00-\x1F\x7F-\x9F.]+)+)$"
+    )]
     email: Option<String>,
+    /// Without control characters, not only spaces; `""` for none.
+    #[schema(max_length = 128, pattern = r"^(|[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*)$")]
     full_name: Option<String>,
+}
+
+/// The grants of the token endpoint.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "snake_case")]
+pub enum GrantType {
+    Password,
+    RefreshToken,
 }
 
 /// `POST /auth/token` (form, RFC 6749 §4.3 and §6).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct TokenRequest {
-    /// `password` (the default) or `refresh_token`.
-    grant_type: Option<String>,
-    /// For the password grant.
+    /// `password` when absent.
+    grant_type: Option<GrantType>,
+    /// Required by the password grant.
+    #[schema(min_length = 1)]
     username: Option<String>,
-    /// For the password grant.
+    /// Required by the password grant.
+    #[schema(min_length = 1)]
     password: Option<String>,
-    /// For the refresh grant: used once, answered with a new one.
+    /// Required by the refresh grant: used once, answered with a new one.
+    #[schema(min_length = 1)]
     refresh_token: Option<String>,
     /// Accepted and ignored (OAuth2 clients send it).
     scope: Option<String>,
@@ -94,16 +127,21 @@ pub struct TokenResponse {
 #[allow(dead_code)]
 pub struct RevocationRequest {
     /// A refresh token: its whole login ends.
+    #[schema(min_length = 1)]
     token: String,
     /// Accepted and ignored.
     token_type_hint: Option<String>,
 }
 
 /// `PATCH /users/{id}` (JSON): at least one field. Unknown fields are refused.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct UserChange {
+    #[schema(nullable = false)]
     role: Option<Role>,
+    /// Disabling ends every login of the account.
+    #[schema(nullable = false)]
     disabled: Option<bool>,
 }
 

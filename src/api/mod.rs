@@ -52,6 +52,7 @@ pub fn api() -> Api {
     let (well_known, well_known_doc) = well_known().split_for_parts();
     let mut document = doc::ApiDoc::openapi().nest("/api/v1", v1_doc).nest("/.well-known", well_known_doc);
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    doc::complete(&mut document);
     let json = document.to_json().expect("the OpenAPI document serializes");
     let v1 = v1
         .fallback(|| async { AppError::NotFound })

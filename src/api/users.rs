@@ -60,9 +60,10 @@ pub async fn sign_out_everywhere(State(state): State<AppState>, caller: CurrentU
     tag = "users",
     security(("oauth2" = [])),
     params(
-        ("q" = Option<String>, Query, description = "Only accounts whose username or email contains this, ignoring case"),
-        ("limit" = Option<i64>, Query, description = "Page size, 1-100 (default 20)"),
-        ("offset" = Option<i64>, Query, description = "Accounts to skip (default 0)"),
+        ("q" = Option<String>, Query, max_length = 254, description = "Only accounts whose username or email contains this, ignoring case"),
+        // Strings of digits, since an empty value (as a form sends it) means the default.
+        ("limit" = Option<String>, Query, pattern = r"^([1-9][0-9]{0,17})?$", description = "Page size, a whole number of at least 1 (default 50; more than 200 is served as 200)"),
+        ("offset" = Option<String>, Query, pattern = r"^[0-9]{0,18}$", description = "Accounts to skip (default 0)"),
     ),
     responses(
         (status = 200, description = "One page of accounts, oldest first", body = UserPage),
@@ -78,7 +79,8 @@ pub async fn list(
     RawQuery(query): RawQuery,
 ) -> Result<Json<UserPage>, AppError> {
     let pairs = parse_pairs(query.unwrap_or_default().as_bytes())?;
-    let query = ListQuery::from_params(|name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()))?;
+    pairs.refuse_repeated(&["q", "limit", "offset"])?;
+    let query = ListQuery::from_params(|name| pairs.get(name))?;
     Ok(Json(state.users.list(&admin, query).await?))
 }
 
@@ -133,7 +135,13 @@ pub async fn update(
     PathParam(id): PathParam,
     body: JsonObject,
 ) -> Result<Json<User>, AppError> {
+    // A change, not a form: `null` is no value for either attribute.
+    let nulls: Vec<&'static str> =
+        ["role", "disabled"].into_iter().filter(|name| body.0.get(*name).is_some_and(|v| v.is_null())).collect();
     let mut fields = Fields::new(body);
+    for name in nulls {
+        fields.error(name, if name == "role" { "Must be \"user\" or \"admin\"" } else { "Must be true or false" });
+    }
     let disabled = fields.boolean("disabled");
     let role = match fields.string("role").map(|r| r.parse::<Role>()) {
         Some(Ok(role)) => Some(role),

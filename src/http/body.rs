@@ -139,12 +139,36 @@ impl Fields {
 }
 
 /// An `application/x-www-form-urlencoded` body (RFC 6749 §3.2, RFC 7009 §2.1).
-pub struct Form(Vec<(String, String)>);
+pub struct Form(pub Pairs);
 
-impl Form {
-    /// The value of `name`, if sent.
+impl std::ops::Deref for Form {
+    type Target = Pairs;
+
+    fn deref(&self) -> &Pairs {
+        &self.0
+    }
+}
+
+/// The parameters of a form or a query string.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pairs {
+    pairs: Vec<(String, String)>,
+    repeated: std::collections::HashSet<String>,
+}
+
+impl Pairs {
+    /// The value of `name`, if sent (its first value: see [`Pairs::refuse_repeated`]).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Refuses a repeat of any of `names`, the parameters the caller reads (RFC 6749 §3.1:
+    /// they "MUST NOT be included more than once"); parameters it ignores may repeat.
+    pub fn refuse_repeated(&self, names: &[&str]) -> Result<(), AppError> {
+        match names.iter().find(|name| self.repeated.contains(**name)) {
+            Some(name) => Err(AppError::bad_request(format!("The parameter {name:?} is repeated"))),
+            None => Ok(()),
+        }
     }
 }
 
@@ -160,26 +184,26 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         let bytes = axum::body::Bytes::from_request(request, state)
             .await
             .map_err(|_| AppError::bad_request("The request body could not be read"))?;
-        let pairs = parse_pairs(&bytes)?;
-        Ok(Form(pairs))
+        Ok(Form(parse_pairs(&bytes)?))
     }
 }
 
-/// Parses `a=1&b=2`, refusing invalid UTF-8 and repeated parameters (RFC 6749 §3.1).
-pub fn parse_pairs(raw: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+/// Parses `a=1&b=2`, refusing invalid UTF-8, noting which parameters repeat.
+pub fn parse_pairs(raw: &[u8]) -> Result<Pairs, AppError> {
     if std::str::from_utf8(raw).is_err() {
         return Err(AppError::bad_request("The form is not valid UTF-8"));
     }
     // A set, not a scan of the pairs so far: 64 KiB of `a=&b=&...` is 16k pairs.
     let mut seen = std::collections::HashSet::new();
-    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut parsed = Pairs::default();
     for (key, value) in form_urlencoded::parse(raw) {
         if !seen.insert(key.clone()) {
-            return Err(AppError::bad_request(format!("The parameter {key:?} is repeated")));
+            parsed.repeated.insert(key.into_owned());
+            continue;
         }
-        pairs.push((key.into_owned(), value.into_owned()));
+        parsed.pairs.push((key.into_owned(), value.into_owned()));
     }
-    Ok(pairs)
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -187,9 +211,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn repeated_form_parameters_are_refused() {
-        assert!(parse_pairs(b"a=1&a=2").is_err());
-        assert_eq!(parse_pairs(b"a=1&b=x%20y").unwrap(), vec![("a".into(), "1".into()), ("b".into(), "x y".into())]);
+    fn repeated_parameters_are_refused_when_read_and_ignored_otherwise() {
+        let pairs = parse_pairs(b"a=1&a=2&b=x%20y").unwrap();
+        assert!(pairs.refuse_repeated(&["b", "a"]).is_err());
+        assert!(pairs.refuse_repeated(&["b", "c"]).is_ok());
+        assert_eq!((pairs.get("a"), pairs.get("b"), pairs.get("c")), (Some("1"), Some("x y"), None));
         assert!(parse_pairs(&[0x61, 0x3d, 0xff]).is_err());
     }
 }
