@@ -75,9 +75,12 @@ pub fn build_router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let options = state.leptos_options.clone();
-    let api::Api { v1: mut api, well_known, document: _ } = api::api();
+    let api::Api { v1: mut api, well_known, document } = api::api();
     if !state.cors_origins.is_empty() {
-        api = api.layer(middleware::from_fn_with_state(Arc::clone(&state.cors_origins), cors::cors));
+        let routes = api::methods_by_path(&document, "/api/v1");
+        let methods = cors::RouteMethods::new(routes.iter().map(|(path, methods)| (path.as_str(), methods.clone())));
+        let policy = cors::Cors { origins: (*state.cors_origins).clone(), methods };
+        api = api.layer(middleware::from_fn_with_state(Arc::new(policy), cors::cors));
     }
     Router::new()
         .nest("/api/v1", api)

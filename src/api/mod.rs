@@ -61,3 +61,27 @@ pub fn api() -> Api {
         .layer(middleware::map_response(no_store));
     Api { v1, well_known, document }
 }
+
+/// The methods of each documented path under `prefix`, with the prefix taken off (the paths
+/// as the router nested there sees them).
+pub fn methods_by_path(document: &utoipa::openapi::OpenApi, prefix: &str) -> Vec<(String, Vec<&'static str>)> {
+    document
+        .paths
+        .paths
+        .iter()
+        .filter_map(|(path, item)| {
+            let path = path.strip_prefix(prefix)?;
+            let methods = [
+                ("GET", &item.get),
+                ("POST", &item.post),
+                ("PUT", &item.put),
+                ("PATCH", &item.patch),
+                ("DELETE", &item.delete),
+                ("HEAD", &item.head),
+                ("OPTIONS", &item.options),
+                ("TRACE", &item.trace),
+            ];
+            Some((path.to_owned(), methods.iter().filter(|(_, op)| op.is_some()).map(|(m, _)| *m).collect()))
+        })
+        .collect()
+}

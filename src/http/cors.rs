@@ -37,16 +37,55 @@ impl CorsOrigins {
     }
 }
 
-/// Answers preflights of allowed origins and marks the API's answers for them.
-pub async fn cors(State(origins): State<Arc<CorsOrigins>>, request: Request, next: Next) -> Response {
-    let origin = request.headers().get(header::ORIGIN).filter(|origin| origins.0.contains(origin)).cloned();
+/// The methods each route answers, for preflights: a browser is told exactly what the path
+/// it asks about allows.
+#[derive(Clone, Debug, Default)]
+pub struct RouteMethods(Vec<(Vec<String>, HeaderValue)>);
+
+impl RouteMethods {
+    /// From (path pattern, methods) pairs; a `{name}` segment of a pattern matches any one
+    /// segment of a path.
+    pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, Vec<&'a str>)>) -> Self {
+        let routes = routes
+            .into_iter()
+            .filter_map(|(pattern, methods)| {
+                let segments = pattern.split('/').map(str::to_owned).collect();
+                HeaderValue::from_str(&methods.join(", ")).ok().map(|value| (segments, value))
+            })
+            .collect();
+        Self(routes)
+    }
+
+    fn for_path(&self, path: &str) -> Option<&HeaderValue> {
+        let segments: Vec<&str> = path.split('/').collect();
+        self.0.iter().find_map(|(pattern, methods)| {
+            let matches = pattern.len() == segments.len()
+                && pattern.iter().zip(&segments).all(|(p, s)| p == s || (p.starts_with('{') && !s.is_empty()));
+            matches.then_some(methods)
+        })
+    }
+}
+
+/// The CORS policy of the JSON API.
+#[derive(Clone, Debug, Default)]
+pub struct Cors {
+    pub origins: CorsOrigins,
+    /// Paths as the API's router sees them (without its prefix).
+    pub methods: RouteMethods,
+}
+
+/// Answers preflights of allowed origins (with the methods of the path asked about; a path
+/// with no route gets the API's 404) and marks the API's answers for them.
+pub async fn cors(State(cors): State<Arc<Cors>>, request: Request, next: Next) -> Response {
+    let origin = request.headers().get(header::ORIGIN).filter(|origin| cors.origins.0.contains(origin)).cloned();
     let preflight =
         request.method() == Method::OPTIONS && request.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut response = match (&origin, preflight) {
-        (Some(_), true) => {
+    let methods = cors.methods.for_path(request.uri().path()).cloned();
+    let mut response = match (&origin, preflight, methods) {
+        (Some(_), true, Some(methods)) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
             let headers = response.headers_mut();
-            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PATCH, DELETE"));
+            headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods);
             headers
                 .insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("Authorization, Content-Type"));
             headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
@@ -79,5 +118,14 @@ mod tests {
         for bad in ["*", "app.example.com", "https://app.example.com/", "https://a.example/path", "ftp://x"] {
             assert!(CorsOrigins::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn each_path_gets_the_methods_of_its_route() {
+        let routes = RouteMethods::new([("/users/me", vec!["GET"]), ("/users/{id}", vec!["GET", "PATCH"])]);
+        assert_eq!(routes.for_path("/users/me").unwrap(), "GET");
+        assert_eq!(routes.for_path("/users/0192").unwrap(), "GET, PATCH");
+        assert!(routes.for_path("/users/").is_none() && routes.for_path("/users/a/b").is_none());
+        assert!(routes.for_path("/nothing").is_none());
     }
 }

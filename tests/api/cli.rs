@@ -40,7 +40,7 @@ fn text(output: &Output) -> String {
 fn help_and_version_exit_0_and_a_usage_error_exits_2() {
     let help = gatehouse("sqlite::memory:", &["--help"], "");
     assert_eq!(help.status.code(), Some(0), "{}", text(&help));
-    for command in ["serve", "migrate", "create-admin", "users"] {
+    for command in ["serve", "migrate", "create-admin", "users", "keys"] {
         assert!(text(&help).contains(command), "--help names {command}: {}", text(&help));
     }
     let version = gatehouse("sqlite::memory:", &["--version"], "");
@@ -112,4 +112,40 @@ async fn users_list_prints_a_table_without_secrets_and_filters_by_query() {
     assert!(!stdout.contains("$argon2") && !stdout.contains(PASSWORD), "{stdout}");
     let filtered = gatehouse(app.database_url(), &["users", "list", "--query", "EXAMPLE.com"], "");
     assert_eq!(String::from_utf8_lossy(&filtered.stdout).lines().count(), 2, "{}", text(&filtered));
+}
+
+#[tokio::test]
+async fn keys_rotate_publishes_a_key_the_running_server_follows_and_keys_list_shows_its_state() {
+    let app = TestApp::spawn().await;
+    let first = gatehouse(app.database_url(), &["keys", "list"], "");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let stdout = String::from_utf8_lossy(&first.stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "a header and the one key: {stdout}");
+    assert!(lines[0].starts_with("KID") && lines[1].contains("EdDSA") && lines[1].contains("current"), "{stdout}");
+    let kid = lines[1].split_whitespace().next().unwrap().to_owned();
+
+    let rotated = gatehouse(app.database_url(), &["keys", "rotate"], "");
+    assert_eq!(rotated.status.code(), Some(0), "{}", text(&rotated));
+    let listed = gatehouse(app.database_url(), &["keys", "list"], "");
+    let stdout = String::from_utf8_lossy(&listed.stdout).into_owned();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[1].starts_with(&kid) && lines[1].contains("current"), "{stdout}");
+    assert!(lines[2].contains("next"), "the new key waits for the rotation delay: {stdout}");
+    let new_kid = lines[2].split_whitespace().next().unwrap();
+    assert!(rotated.stdout.starts_with(format!("New signing key {new_kid}").as_bytes()), "{}", text(&rotated));
+    // Nothing printed is a private part.
+    assert!(!text(&listed).contains("v1.") && !text(&rotated).contains("v1."), "{}", text(&listed));
+
+    // The running server publishes the key made by the command line within 10 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let jwks: Value = app.client.get(app.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        if jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == new_kid) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the server did not follow within 10 s: {jwks}");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
 }
