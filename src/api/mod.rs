@@ -50,6 +50,9 @@ pub struct Api {
 pub fn api() -> Api {
     let (v1, v1_doc) = v1().split_for_parts();
     let (well_known, well_known_doc) = well_known().split_for_parts();
+    let well_known = well_known
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed });
     let mut document = doc::ApiDoc::openapi().nest("/api/v1", v1_doc).nest("/.well-known", well_known_doc);
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc::complete(&mut document);

@@ -120,7 +120,7 @@ pub struct KeyMaterial {
 pub enum OpenError {
     /// The sealed part does not open under this master key.
     WrongMasterKey,
-    /// The row is damaged (unknown algorithm, unreadable key).
+    /// The row is damaged (unknown algorithm, unreadable key, parts that do not match).
     Damaged(&'static str),
 }
 
@@ -146,11 +146,37 @@ pub fn generate(alg: KeyAlgorithm, sealer: &Sealer, created_at: i64, signing_fro
 
 /// Opens a stored key with `sealer`.
 pub fn open(row: &KeyRow, sealer: &Sealer) -> Result<KeyMaterial, OpenError> {
-    let alg = KeyAlgorithm::parse(&row.alg).ok_or(OpenError::Damaged("unknown algorithm"))?;
+    let alg = KeyAlgorithm::parse(&row.alg).ok_or(OpenError::Damaged("its algorithm is unknown"))?;
     let der = sealer.open(&row.private_key, &row.kid).ok_or(OpenError::WrongMasterKey)?;
-    let public: Value = serde_json::from_str(&row.public_jwk).map_err(|_| OpenError::Damaged("public key"))?;
+    let public: Value =
+        serde_json::from_str(&row.public_jwk).map_err(|_| OpenError::Damaged("its public key is not JSON"))?;
+    if public_of(alg, &der).as_ref() != Some(&public) {
+        return Err(OpenError::Damaged("its private key does not match its public key"));
+    }
+    if thumbprint(&public) != row.kid {
+        return Err(OpenError::Damaged("its kid is not its public key's thumbprint"));
+    }
     material(alg, row.kid.clone(), &der, public, row.created_at, row.signing_from)
-        .ok_or(OpenError::Damaged("public key"))
+        .ok_or(OpenError::Damaged("its public key is malformed"))
+}
+
+/// The public JWK members of a PKCS#8 private key, if it is one of `alg`.
+fn public_of(alg: KeyAlgorithm, der: &[u8]) -> Option<Value> {
+    match alg {
+        KeyAlgorithm::EdDSA => {
+            use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+            let key = ed25519_dalek::SigningKey::from_pkcs8_der(der).ok()?;
+            Some(json!({ "kty": "OKP", "crv": "Ed25519", "x": URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()) }))
+        }
+        KeyAlgorithm::ES256 => {
+            use p256::{elliptic_curve::sec1::ToEncodedPoint as _, pkcs8::DecodePrivateKey as _};
+            let point = p256::SecretKey::from_pkcs8_der(der).ok()?.public_key().to_encoded_point(false);
+            Some(json!({
+                "kty": "EC", "crv": "P-256",
+                "x": URL_SAFE_NO_PAD.encode(point.x()?), "y": URL_SAFE_NO_PAD.encode(point.y()?),
+            }))
+        }
+    }
 }
 
 fn material(
@@ -315,6 +341,22 @@ mod tests {
                 Some(OpenError::WrongMasterKey)
             );
         }
+    }
+
+    #[test]
+    fn a_row_whose_parts_do_not_match_is_damaged() {
+        let sealer = Sealer::new(MASTER, SIGNING_KEYS);
+        let (row, _) = generate(KeyAlgorithm::EdDSA, &sealer, 1, 2);
+        let (other, _) = generate(KeyAlgorithm::EdDSA, &sealer, 1, 2);
+        let swapped = KeyRow { public_jwk: other.public_jwk.clone(), ..row.clone() };
+        assert!(matches!(open(&swapped, &sealer), Err(OpenError::Damaged(_))));
+        let renamed = KeyRow { alg: "RS256".into(), ..row.clone() };
+        assert!(matches!(open(&renamed, &sealer), Err(OpenError::Damaged(_))));
+        let not_json = KeyRow { public_jwk: "x".into(), ..row.clone() };
+        assert!(matches!(open(&not_json, &sealer), Err(OpenError::Damaged(_))));
+        // Another row's sealed key does not open under this kid.
+        let moved = KeyRow { private_key: other.private_key.clone(), ..row };
+        assert_eq!(open(&moved, &sealer).err(), Some(OpenError::WrongMasterKey));
     }
 
     #[test]

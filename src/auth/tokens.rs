@@ -172,10 +172,13 @@ impl TokenKeys {
             verified: VerifiedCache::default(),
         };
         keys.reload(db).await.map_err(|e| match e {
-            LoadError::WrongMasterKey => "GATEHOUSE_MASTER_KEY: the signing keys in the database do not open with \
-                                          this master key (it must be the one they were made with)"
-                .to_owned(),
-            LoadError::Damaged(what) => format!("the signing keys in the database are damaged: {what}"),
+            LoadError::WrongMasterKey(kid) => format!(
+                "GATEHOUSE_MASTER_KEY: the signing key {kid} in the database does not open with this master key \
+                 (it must be the one the keys were made with; or the row was altered)"
+            ),
+            LoadError::Damaged(kid, what) => {
+                format!("GATEHOUSE_DATABASE_URL: the signing key {kid} in the database is damaged: {what}")
+            }
             LoadError::Database(e) => format!("GATEHOUSE_DATABASE_URL: cannot read the signing keys: {e}"),
         })?;
         let newest_alg = keys.set().entries.last().map(|e| e.alg);
@@ -298,8 +301,8 @@ impl TokenKeys {
         let mut entries = Vec::with_capacity(rows.len());
         for (row, _) in self.live(&rows, now) {
             let material = keys::open(row, sealer).map_err(|e| match e {
-                OpenError::WrongMasterKey => LoadError::WrongMasterKey,
-                OpenError::Damaged(what) => LoadError::Damaged(what),
+                OpenError::WrongMasterKey => LoadError::WrongMasterKey(row.kid.clone()),
+                OpenError::Damaged(what) => LoadError::Damaged(row.kid.clone(), what),
             })?;
             entries.push(self.entry(material));
         }
@@ -422,8 +425,10 @@ impl TokenKeys {
 /// Why the key set could not be read.
 #[derive(Debug)]
 pub enum LoadError {
-    WrongMasterKey,
-    Damaged(&'static str),
+    /// The key of this kid does not open.
+    WrongMasterKey(String),
+    /// The key of this kid is damaged, this way.
+    Damaged(String, &'static str),
     Database(sqlx::Error),
 }
 

@@ -154,6 +154,45 @@ async fn a_wrong_master_key_stops_start_up_with_one_line() {
 }
 
 #[tokio::test]
+async fn a_damaged_or_undecryptable_key_row_stops_start_up_with_one_line_naming_it() {
+    let app = TestApp::spawn().await;
+    let kid = app.sql_string("SELECT kid FROM signing_keys").await;
+    let public = app.sql_string("SELECT public_jwk FROM signing_keys").await;
+    let sealed = app.sql_string("SELECT private_key FROM signing_keys").await;
+    for (column, value, expected) in [
+        ("public_jwk", r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#, "GATEHOUSE_DATABASE_URL"),
+        ("alg", "RS256", "GATEHOUSE_DATABASE_URL"),
+        ("private_key", "v1.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "GATEHOUSE_MASTER_KEY"),
+    ] {
+        app.sql_execute(&format!("UPDATE signing_keys SET {column} = '{value}'")).await;
+        let line = app.try_spawn_sharing(&[]).await.err().expect("start-up refused");
+        assert!(line.starts_with(expected) && line.contains(&kid) && !line.contains('\n'), "{column}: {line}");
+        // Put the row back for the next case.
+        app.sql_execute(&format!(
+            "UPDATE signing_keys SET public_jwk = '{public}', alg = 'EdDSA', private_key = '{sealed}'"
+        ))
+        .await;
+    }
+    assert!(app.try_spawn_sharing(&[]).await.is_ok(), "the restored row opens");
+}
+
+#[tokio::test]
+async fn discovery_answers_odd_methods_with_the_error_json() {
+    let app = TestApp::spawn().await;
+    for path in ["/.well-known/jwks.json", "/.well-known/oauth-authorization-server"] {
+        let posted = app.client.post(app.url(path)).body("{}").send().await.unwrap();
+        expect_error(posted, 405, "method_not_allowed").await;
+        let deleted = app.client.delete(app.url(path)).send().await.unwrap();
+        expect_error(deleted, 405, "method_not_allowed").await;
+        // A body on a GET is ignored.
+        let with_body = app.client.get(app.url(path)).body("ignored").send().await.unwrap();
+        assert_eq!(with_body.status(), 200, "{path}");
+    }
+    let missing = app.client.get(app.url("/.well-known/nothing-here")).send().await.unwrap();
+    expect_error(missing, 404, "not_found").await;
+}
+
+#[tokio::test]
 async fn only_admins_see_and_rotate_keys() {
     let app = TestApp::spawn().await;
     app.create_user("alice", PASSWORD).await;
