@@ -10,6 +10,9 @@ cd "$ROOT"
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 loud() { printf '\n\033[1;31m!!! %s\033[0m\n\n' "$*" >&2; }
 
+# A TCP port free on 127.0.0.1 right now.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

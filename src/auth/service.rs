@@ -482,8 +482,7 @@ impl AuthService {
 
     /// The signing keys in force, for an admin (never a private part).
     pub async fn signing_keys(&self, _admin: &Admin) -> Result<Vec<KeyInfo>, AppError> {
-        self.reload_keys().await?;
-        Ok(self.keys.list())
+        self.signing_keys_for_operator().await
     }
 
     /// Rotates the signing key for an admin: see [`Self::rotate_signing_key`].

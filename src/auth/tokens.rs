@@ -159,11 +159,10 @@ impl TokenKeys {
     /// there is none of `alg` (signing at once when nothing signs yet, else after the rotation
     /// delay). Errors are one line for the operator.
     pub async fn load(db: &Db, source: KeySource, settings: TokenSettings) -> Result<Self, String> {
-        let KeySource::Database { alg, rotation_delay_seconds, .. } = &source else {
-            let KeySource::Secret(secret) = source else { unreachable!() };
-            return Ok(Self::with_secret(&secret, settings));
+        let (alg, delay) = match &source {
+            KeySource::Secret(secret) => return Ok(Self::with_secret(secret, settings)),
+            KeySource::Database { alg, rotation_delay_seconds, .. } => (*alg, *rotation_delay_seconds),
         };
-        let (alg, delay) = (*alg, *rotation_delay_seconds);
         let keys = Self {
             source,
             settings,

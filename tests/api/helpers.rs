@@ -138,6 +138,11 @@ impl Api {
         self.client.get(self.url(path)).bearer_auth(access).send().await.unwrap()
     }
 
+    /// A POST without a body, as `access`.
+    pub async fn post(&self, path: &str, access: &str) -> Response {
+        self.client.post(self.url(path)).bearer_auth(access).send().await.unwrap()
+    }
+
     pub async fn patch(&self, path: &str, access: &str, body: Value) -> Response {
         self.client.patch(self.url(path)).bearer_auth(access).json(&body).send().await.unwrap()
     }

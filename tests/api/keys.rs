@@ -72,8 +72,7 @@ async fn under_hs256_the_jwks_is_empty_and_rotation_is_refused_with_409() {
     assert_eq!(raw, json!({ "keys": [] }));
     let admin = app.admin_tokens().await;
     assert_eq!(jsonwebtoken::decode_header(&admin.access).unwrap().alg, Algorithm::HS256);
-    let rotated =
-        app.client.post(app.url("/api/v1/admin/keys/rotate")).bearer_auth(&admin.access).send().await.unwrap();
+    let rotated = app.post("/api/v1/admin/keys/rotate", &admin.access).await;
     expect_error(rotated, 409, "conflict").await;
 }
 
@@ -219,7 +218,7 @@ async fn a_rotation_on_two_instances_refuses_no_token_and_retires_the_old_key() 
     let admin = a.admin_tokens().await;
     let old = kid_of(&admin.access);
 
-    let rotated = a.client.post(a.url("/api/v1/admin/keys/rotate")).bearer_auth(&admin.access).send().await.unwrap();
+    let rotated = a.post("/api/v1/admin/keys/rotate", &admin.access).await;
     assert_eq!(rotated.status(), 200);
     let rotated: Value = rotated.json().await.unwrap();
     let new = rotated["kid"].as_str().unwrap().to_owned();
@@ -286,16 +285,7 @@ async fn a_key_made_on_another_instance_verifies_at_once() {
     let b = a.spawn_sharing(&[("GATEHOUSE_KEY_ROTATION_DELAY", "0")]).await;
     let admin = a.admin_tokens().await;
     assert_eq!(b.me(&admin.access).await.status(), 200);
-    let rotated: Value = a
-        .client
-        .post(a.url("/api/v1/admin/keys/rotate"))
-        .bearer_auth(&admin.access)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rotated: Value = a.post("/api/v1/admin/keys/rotate", &admin.access).await.json().await.unwrap();
     assert_eq!(rotated["state"], "current");
     let fresh = a.admin_tokens().await;
     assert_eq!(kid_of(&fresh.access), rotated["kid"].as_str().unwrap());

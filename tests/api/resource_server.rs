@@ -42,8 +42,7 @@ async fn the_example_service_accepts_gatehouse_tokens_through_a_rotation() {
     // A rotation: the next token names a key the service has not seen; it fetches the set
     // again and accepts it, and the old token still works.
     let admin = app.admin_tokens().await;
-    let rotated =
-        app.client.post(app.url("/api/v1/admin/keys/rotate")).bearer_auth(&admin.access).send().await.unwrap();
+    let rotated = app.post("/api/v1/admin/keys/rotate", &admin.access).await;
     assert_eq!(rotated.status(), 200);
     let fresh = app.tokens("alice", PASSWORD).await;
     assert_ne!(
