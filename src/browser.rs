@@ -61,6 +61,11 @@ impl Session {
         }
     }
 
+    /// The person's account changed (their own edit): the page shows it as it is now.
+    pub fn updated(&self, user: User) {
+        self.user.set(Some(user));
+    }
+
     pub fn signed_in(&self, info: SignedIn) {
         storage::store(&info.access_token);
         self.notice.set(None);
@@ -109,6 +114,26 @@ pub fn only_server_words(error: AppError) -> AppError {
         | AppError::UnsupportedMediaType(_) => AppError::bad_request("The request could not be understood"),
         known_words => known_words,
     }
+}
+
+/// Puts `text` on the clipboard (where the browser allows it; nothing on the server).
+pub fn copy_text(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast as _;
+        let clipboard = web_sys::window()
+            .map(|w| w.navigator())
+            .and_then(|n| js_sys::Reflect::get(&n, &"clipboard".into()).ok())
+            .filter(|c| !c.is_undefined());
+        if let Some(clipboard) = clipboard
+            && let Ok(write) = js_sys::Reflect::get(&clipboard, &"writeText".into())
+            && let Ok(write) = write.dyn_into::<js_sys::Function>()
+        {
+            let _ = write.call1(&clipboard, &text.into());
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
 }
 
 /// Calls a protected server function with the stored access token. Without a token, or when

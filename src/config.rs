@@ -83,6 +83,10 @@ pub struct Config {
     /// Seconds during which a just-rotated refresh token may be retried once
     /// (`GATEHOUSE_REFRESH_REUSE_GRACE`, default 0: every reuse is a replay).
     pub refresh_reuse_grace: u64,
+    /// Seconds a password reset link works.
+    pub password_reset_ttl: u64,
+    /// Days the audit log keeps an event.
+    pub audit_retention_days: u64,
 }
 
 /// argon2id cost parameters.
@@ -186,6 +190,8 @@ impl fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("metrics_addr", &self.metrics_addr)
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
+            .field("password_reset_ttl", &self.password_reset_ttl)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
     }
 }
@@ -365,6 +371,8 @@ impl Config {
             cors_origins,
             metrics_addr,
             refresh_reuse_grace: number_or(&get, "GATEHOUSE_REFRESH_REUSE_GRACE", 0, 0..=300)?,
+            password_reset_ttl: number_or(&get, "GATEHOUSE_PASSWORD_RESET_TTL", 3600, 1..=30 * 86_400)?,
+            audit_retention_days: number_or(&get, "GATEHOUSE_AUDIT_RETENTION_DAYS", 90, 1..=36_500)?,
         })
     }
 }

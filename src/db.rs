@@ -135,3 +135,17 @@ pub fn now_micros() -> i64 {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
 }
+
+/// A row refers to one that is gone (deleted by a concurrent transaction).
+pub fn is_foreign_key_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_foreign_key_violation())
+}
+
+/// Microseconds since the epoch → RFC 3339 in UTC.
+pub fn rfc3339(micros: i64) -> String {
+    let nanos = i128::from(micros) * 1_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}

@@ -1,6 +1,7 @@
 //! Gatehouse: accounts and JWT authentication, as a Leptos web app and a JSON API.
 
 pub mod app;
+pub mod audit;
 pub mod browser;
 pub mod components;
 pub mod domain;

@@ -51,6 +51,8 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
     let policies = Policies {
         refresh_ttl_seconds: config.refresh_token_ttl,
         refresh_reuse_grace_seconds: config.refresh_reuse_grace,
+        reset_ttl_seconds: config.password_reset_ttl,
+        audit_retention_days: config.audit_retention_days,
         limits: config.limits.into(),
     };
     let auth = Arc::new(AuthService::new(db.clone(), hasher, keys, policies));

@@ -3,6 +3,7 @@
 //! `server::build_state`; read by both doors (the JSON API and the server functions).
 
 use crate::{
+    audit::ClientInfo,
     auth::service::AuthService,
     db::Db,
     http::{client_address::TrustedProxies, cookie::RefreshCookie, cors::CorsOrigins, security::SecurityHeaders},
@@ -32,6 +33,30 @@ impl AppState {
     /// The client's address for throttling: the socket peer, or what trusted proxies say.
     pub fn client_ip(&self, parts: &Parts) -> IpAddr {
         self.trusted_proxies.client_of(parts)
+    }
+
+    /// The origin links to this server start with: `GATEHOUSE_PUBLIC_URL`, or else
+    /// `http://` and the request's `Host` when it is a plain `name[:port]` (nothing that could
+    /// bend a URL).
+    pub fn public_origin(&self, headers: &axum::http::HeaderMap) -> Result<String, crate::error::AppError> {
+        if let Some(url) = &self.public_url {
+            return Ok(url.trim_end_matches('/').to_owned());
+        }
+        let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let sane = !host.is_empty()
+            && host.len() <= 255
+            && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+        if sane {
+            Ok(format!("http://{host}"))
+        } else {
+            Err(crate::error::AppError::bad_request("The Host header is missing or malformed"))
+        }
+    }
+
+    /// The client's address and user agent, as logins and audit events record them.
+    pub fn client_info(&self, parts: &Parts) -> ClientInfo {
+        let user_agent = parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok());
+        ClientInfo::new(self.client_ip(parts), user_agent)
     }
 }
 

@@ -1,6 +1,6 @@
 //! `/auth/register`, `/auth/token` (RFC 6749) and `/auth/revoke` (RFC 7009).
 
-use super::{doc::TokenResponse, extract::ClientIp};
+use super::{doc::TokenResponse, extract::Client};
 use crate::{
     auth::service::{Registration, TokenPair},
     error::{AppError, ErrorBody},
@@ -33,7 +33,7 @@ use axum::{
 )]
 pub async fn register(
     State(state): State<AppState>,
-    ClientIp(client): ClientIp,
+    Client(client): Client,
     body: JsonObject,
 ) -> Result<Response, AppError> {
     let mut fields = Fields::new(body);
@@ -51,7 +51,7 @@ pub async fn register(
                 email: email.as_deref(),
                 full_name: full_name.as_deref(),
             },
-            client,
+            &client,
         )
         .await?;
     let location = format!("/api/v1/users/{}", user.id);
@@ -87,11 +87,7 @@ impl From<TokenPair> for TokenResponse {
         (status = 429, description = "Too many failed logins; see `Retry-After`", body = ErrorBody),
     ),
 )]
-pub async fn token(
-    State(state): State<AppState>,
-    ClientIp(client): ClientIp,
-    form: Form,
-) -> Result<Response, AppError> {
+pub async fn token(State(state): State<AppState>, Client(client): Client, form: Form) -> Result<Response, AppError> {
     form.refuse_repeated(&["grant_type", "username", "password", "refresh_token"])?;
     let required = |name: &str| {
         form.get(name)
@@ -99,7 +95,7 @@ pub async fn token(
             .ok_or_else(|| AppError::bad_request(format!("The parameter {name:?} is required")))
     };
     let pair = match form.get("grant_type").unwrap_or("password") {
-        "password" => state.auth.login(required("username")?, required("password")?, client).await?,
+        "password" => state.auth.login(required("username")?, required("password")?, &client).await?,
         // RFC 6749 §5.2: every unusable refresh token is `invalid_grant`, a disabled account's too.
         "refresh_token" => {
             let (pair, _) = state.auth.refresh(required("refresh_token")?).await.map_err(|e| match e {
@@ -129,7 +125,7 @@ pub async fn token(
         (status = 415, description = "The body is not a form", body = ErrorBody),
     ),
 )]
-pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<StatusCode, AppError> {
+pub async fn revoke(State(state): State<AppState>, Client(client): Client, form: Form) -> Result<StatusCode, AppError> {
     form.refuse_repeated(&["token"])?;
     let token = form
         .get("token")
@@ -138,6 +134,36 @@ pub async fn revoke(State(state): State<AppState>, form: Form) -> Result<StatusC
     // RFC 7009 §2.2: unknown tokens and other token types get 200 too. An access token
     // cannot be revoked by itself here; its login ends through the refresh token or
     // sign-out-everywhere.
-    state.auth.revoke(token).await?;
+    state.auth.revoke(token, &client).await?;
     Ok(StatusCode::OK)
+}
+
+/// Set a new password with a reset link
+///
+/// Takes the token of a link an admin made (`POST /users/{id}/password-reset`). The link
+/// works once; every login of the account ends and its failed-login count is cleared.
+#[utoipa::path(
+    post,
+    path = "/auth/password-reset",
+    tag = "auth",
+    request_body(content = super::doc::PasswordReset, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The password is set"),
+        (status = 400, description = "`invalid_grant`: the link is unknown, spent, replaced or expired", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "The new password breaks the policy, or fields are missing", body = ErrorBody),
+    ),
+)]
+pub async fn password_reset(
+    State(state): State<AppState>,
+    Client(client): Client,
+    body: JsonObject,
+) -> Result<StatusCode, AppError> {
+    let mut fields = Fields::new(body);
+    let token = fields.required_string("token");
+    let new_password = fields.required_string("new_password");
+    fields.finish()?;
+    state.auth.reset_password(&token, &new_password, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -40,10 +40,7 @@ pub async fn jwks(State(state): State<AppState>) -> Response {
     ),
 )]
 pub async fn authorization_server(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
-    let origin = match &state.public_url {
-        Some(url) => url.to_string(),
-        None => format!("http://{}", request_host(&headers)?),
-    };
+    let origin = state.public_origin(&headers)?;
     let mut response = Json(json!({
         "issuer": state.auth.issuer(),
         "token_endpoint": format!("{origin}/api/v1/auth/token"),
@@ -62,13 +59,4 @@ pub async fn authorization_server(State(state): State<AppState>, headers: Header
         response.headers_mut().insert(header::VARY, HeaderValue::from_static("host"));
     }
     Ok(response)
-}
-
-/// The request's `Host`, when it is a plain `name[:port]` (nothing that could bend a URL).
-fn request_host(headers: &HeaderMap) -> Result<&str, AppError> {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let sane = !host.is_empty()
-        && host.len() <= 255
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if sane { Ok(host) } else { Err(AppError::bad_request("The Host header is missing or malformed")) }
 }

@@ -28,6 +28,7 @@ pub const TOKEN_URL: &str = "/api/v1/auth/token";
     tags(
         (name = "auth", description = "Registration, tokens (RFC 6749) and revocation (RFC 7009)"),
         (name = "users", description = "The caller's account, and the accounts (admins)"),
+        (name = "audit", description = "Security events"),
         (name = "keys", description = "Signing keys and discovery"),
         (name = "service", description = "Health and this document"),
     ),
@@ -56,8 +57,12 @@ pub fn complete(document: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::{RefOr, Schema};
     let schemas = document.components.as_mut().map(|c| &mut c.schemas);
     // At least one field (utoipa 5.5's `min_properties` on a struct writes `maxProperties`).
-    if let Some(RefOr::T(Schema::Object(change))) = schemas.and_then(|s| s.get_mut("UserChange")) {
-        change.min_properties = Some(1);
+    if let Some(schemas) = schemas {
+        for name in ["UserChange", "ProfileChange"] {
+            if let Some(RefOr::T(Schema::Object(change))) = schemas.get_mut(name) {
+                change.min_properties = Some(1);
+            }
+        }
     }
 }
 
@@ -143,6 +148,56 @@ pub struct UserChange {
     /// Disabling ends every login of the account.
     #[schema(nullable = false)]
     disabled: Option<bool>,
+}
+
+/// `PATCH /users/me` (JSON): at least one field; `null` or `""` clears it. Unknown fields
+/// (`username`, `role`, `disabled`, ...) are refused.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ProfileChange {
+    /// An address, unique ignoring case, or `""`/`null` for none.
+    #[schema(
+        max_length = 254,
+        pattern = r"^(|[^@\s\x00-\x1F\x7F-\x9F]+@[^@\s\x00-\x1F\x7F-\x9F.]+(\.[^@\s\x00-\x1F\x7F-\x9F.]+)+)$"
+    )]
+    email: Option<String>,
+    /// Without control characters, not only spaces; `""`/`null` for none.
+    #[schema(max_length = 128, pattern = r"^(|[^\x00-\x1F\x7F-\x9F]*[^\s\x00-\x1F\x7F-\x9F][^\x00-\x1F\x7F-\x9F]*)$")]
+    full_name: Option<String>,
+}
+
+/// `POST /users/me/password` (JSON).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PasswordChange {
+    /// The password now; a wrong one counts as a failed login.
+    current_password: String,
+    /// Not a common password, and not the username.
+    #[schema(min_length = 8, max_length = 128)]
+    new_password: String,
+}
+
+/// `DELETE /users/me` (JSON).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PasswordConfirmation {
+    /// The account's password; a wrong one counts as a failed login.
+    password: String,
+}
+
+/// `POST /auth/password-reset` (JSON).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PasswordReset {
+    /// The token of the link (after `#token=`).
+    token: String,
+    /// Not a common password, and not the username.
+    #[schema(min_length = 8, max_length = 128)]
+    new_password: String,
 }
 
 /// `GET /health`.

@@ -2,6 +2,7 @@
 //! extractors themselves: a handler that takes one cannot run for anyone else.
 
 use crate::{
+    audit::ClientInfo,
     auth::service::{Admin, CurrentUser},
     error::AppError,
     http::bearer::bearer_token,
@@ -30,14 +31,29 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// The client's address: the socket peer, or what trusted proxies say it is.
-pub struct ClientIp(pub std::net::IpAddr);
+/// The client's address and user agent, for the logins and events a request makes.
+pub struct Client(pub ClientInfo);
 
-impl FromRequestParts<AppState> for ClientIp {
+impl FromRequestParts<AppState> for Client {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        Ok(ClientIp(state.client_ip(parts)))
+        Ok(Client(state.client_info(parts)))
+    }
+}
+
+/// The two path parameters of a route (`/users/{id}/logins/{login_id}`), as text; 404 when
+/// either does not decode.
+pub struct PathPair(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathPair {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|Path((a, b))| PathPair(a, b))
+            .map_err(|_| AppError::NotFound)
     }
 }
 

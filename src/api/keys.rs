@@ -1,5 +1,6 @@
 //! `/admin/keys`: the signing keys in force, and their rotation.
 
+use super::extract::Client;
 use crate::{
     auth::service::{Admin, KeyInfo},
     error::{AppError, ErrorBody},
@@ -48,6 +49,10 @@ pub async fn list(State(state): State<AppState>, admin: Admin) -> Result<Json<Ke
         (status = 409, description = "Tokens are signed with the shared HS256 secret", body = ErrorBody),
     ),
 )]
-pub async fn rotate(State(state): State<AppState>, admin: Admin) -> Result<Json<KeyInfo>, AppError> {
-    Ok(Json(state.auth.rotate_key(&admin).await?))
+pub async fn rotate(
+    State(state): State<AppState>,
+    admin: Admin,
+    Client(client): Client,
+) -> Result<Json<KeyInfo>, AppError> {
+    Ok(Json(state.auth.rotate_key(&admin, &client).await?))
 }

@@ -3,6 +3,8 @@
 //! is registered with its OpenAPI description (`routes!` takes both from the handler), so
 //! the document served at `/api/v1/openapi.json` lists exactly what the router serves.
 
+mod account;
+mod audit;
 mod auth;
 mod discovery;
 pub mod doc;
@@ -22,10 +24,19 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::register))
         .routes(routes!(auth::token))
         .routes(routes!(auth::revoke))
-        .routes(routes!(users::me))
+        .routes(routes!(auth::password_reset))
+        .routes(routes!(users::me, account::update_profile, account::delete_account))
         .routes(routes!(users::sign_out_everywhere))
+        .routes(routes!(account::change_password))
+        .routes(routes!(account::logins))
+        .routes(routes!(account::end_login))
+        .routes(routes!(account::events))
         .routes(routes!(users::list))
-        .routes(routes!(users::get, users::update))
+        .routes(routes!(users::get, users::update, users::delete))
+        .routes(routes!(users::reset_link))
+        .routes(routes!(users::logins))
+        .routes(routes!(users::end_login))
+        .routes(routes!(audit::list))
         .routes(routes!(keys::list))
         .routes(routes!(keys::rotate))
         .routes(routes!(health::health))

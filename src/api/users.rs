@@ -1,6 +1,6 @@
 //! `/users/me`, sign-out-everywhere, and the admin user routes.
 
-use super::extract::PathParam;
+use super::extract::{Client, PathPair, PathParam};
 use crate::{
     auth::service::{Admin, CurrentUser},
     domain::Role,
@@ -8,14 +8,14 @@ use crate::{
     http::body::{Fields, JsonObject, parse_pairs},
     state::AppState,
     users::{
-        User, UserPage,
+        LoginList, ResetLink, User, UserPage,
         service::{ListQuery, UserChange},
     },
 };
 use axum::{
     Json,
     extract::{RawQuery, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
 };
 
 /// The caller's account
@@ -48,8 +48,12 @@ pub async fn me(caller: CurrentUser) -> Json<User> {
         (status = 403, description = "The account is disabled", body = ErrorBody),
     ),
 )]
-pub async fn sign_out_everywhere(State(state): State<AppState>, caller: CurrentUser) -> Result<StatusCode, AppError> {
-    state.auth.sign_out_everywhere(&caller).await?;
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    caller: CurrentUser,
+    Client(client): Client,
+) -> Result<StatusCode, AppError> {
+    state.auth.sign_out_everywhere(&caller, &client).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -132,6 +136,7 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     admin: Admin,
+    Client(client): Client,
     PathParam(id): PathParam,
     body: JsonObject,
 ) -> Result<Json<User>, AppError> {
@@ -152,5 +157,114 @@ pub async fn update(
         None => None,
     };
     fields.finish()?;
-    Ok(Json(state.users.update(&admin, &id, UserChange { role, disabled }).await?))
+    Ok(Json(state.users.update(&admin, &id, UserChange { role, disabled }, &client).await?))
+}
+
+/// Delete an account (admins)
+///
+/// As self-deletion: the account, its logins and tokens are gone; its username and email are
+/// free again; its events stay. The last enabled admin cannot be deleted.
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    tag = "users",
+    security(("oauth2" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is disabled", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+        (status = 409, description = "It is the last enabled admin", body = ErrorBody),
+    ),
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Client(client): Client,
+    PathParam(id): PathParam,
+) -> Result<StatusCode, AppError> {
+    state.auth.delete_user_for(&admin, &id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Create a password reset link (admins)
+///
+/// A single-use link, valid `GATEHOUSE_PASSWORD_RESET_TTL` seconds, for the admin to hand to
+/// the person. A newer link voids the older. The token is in the URL's fragment.
+#[utoipa::path(
+    post,
+    path = "/users/{id}/password-reset",
+    tag = "users",
+    security(("oauth2" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 201, description = "The link and when it expires", body = ResetLink),
+        (status = 400, description = "No public URL is configured and the `Host` header is malformed", body = ErrorBody),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is disabled", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+)]
+pub async fn reset_link(
+    State(state): State<AppState>,
+    admin: Admin,
+    Client(client): Client,
+    PathParam(id): PathParam,
+    headers: HeaderMap,
+) -> Result<(StatusCode, Json<ResetLink>), AppError> {
+    let origin = state.public_origin(&headers)?;
+    let link = state.auth.create_reset_link(&admin, &id, &origin, &client).await?;
+    Ok((StatusCode::CREATED, Json(link)))
+}
+
+/// An account's logins (admins)
+///
+/// Its live logins, newest first.
+#[utoipa::path(
+    get,
+    path = "/users/{id}/logins",
+    tag = "users",
+    security(("oauth2" = [])),
+    params(("id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The live logins", body = LoginList),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is disabled", body = ErrorBody),
+        (status = 404, description = "No such account", body = ErrorBody),
+    ),
+)]
+pub async fn logins(
+    State(state): State<AppState>,
+    admin: Admin,
+    PathParam(id): PathParam,
+) -> Result<Json<LoginList>, AppError> {
+    Ok(Json(LoginList { items: state.auth.logins_of(&admin, &id).await? }))
+}
+
+/// End one of an account's logins (admins)
+#[utoipa::path(
+    delete,
+    path = "/users/{id}/logins/{login_id}",
+    tag = "users",
+    security(("oauth2" = [])),
+    params(
+        ("id" = String, Path, description = "The account's id"),
+        ("login_id" = String, Path, description = "The login's id"),
+    ),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 401, description = "No access token, or one that is not valid", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the account is disabled", body = ErrorBody),
+        (status = 404, description = "Not a live login of that account", body = ErrorBody),
+    ),
+)]
+pub async fn end_login(
+    State(state): State<AppState>,
+    admin: Admin,
+    Client(client): Client,
+    PathPair(id, login_id): PathPair,
+) -> Result<StatusCode, AppError> {
+    state.auth.end_login_of(&admin, &id, &login_id, &client).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

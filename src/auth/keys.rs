@@ -6,7 +6,10 @@
 //! derived from `GATEHOUSE_MASTER_KEY` with HKDF-SHA256, the kid as associated data (a sealed
 //! key copied onto another row does not open). A copy of the database alone signs nothing.
 
-use crate::db::{Db, with_pool};
+use crate::{
+    audit::repository::{NewEvent, record},
+    db::{Db, with_pool},
+};
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chacha20poly1305::{
     XChaCha20Poly1305, XNonce,
@@ -268,8 +271,10 @@ pub async fn all(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
 }
 
 /// Stores a new key.
-pub async fn insert(db: &Db, row: &KeyRow) -> Result<(), sqlx::Error> {
+/// Stores a key, recording `event` (`key.rotated`) with it when there is one.
+pub async fn insert(db: &Db, row: &KeyRow, event: Option<&NewEvent>) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, public_jwk, private_key, created_at, signing_from) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -280,9 +285,12 @@ pub async fn insert(db: &Db, row: &KeyRow) -> Result<(), sqlx::Error> {
         .bind(&row.private_key)
         .bind(row.created_at)
         .bind(row.signing_from)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        if let Some(event) = event {
+            record!(&mut *tx, event)?;
+        }
+        tx.commit().await
     })
 }
 

@@ -5,7 +5,11 @@
 //! carry the login id, rejects its access tokens from the next request on.
 
 use crate::{
-    db::{Db, now_micros, with_pool},
+    audit::{
+        ClientInfo,
+        repository::{NewEvent, record},
+    },
+    db::{Db, is_foreign_key_violation, now_micros, rfc3339, with_pool},
     users::repository::{UserRow, user_columns},
 };
 use uuid::Uuid;
@@ -44,19 +48,32 @@ macro_rules! newest_live_logins {
 /// password replayed without end cannot grow the tables without bound.
 pub const MAX_LIVE_LOGINS_PER_USER: i64 = 100;
 
-/// Starts a login for `user_id` with its first refresh token, deleting the user's oldest
-/// live logins beyond [`MAX_LIVE_LOGINS_PER_USER`]; returns the login id.
-pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i64) -> Result<Uuid, sqlx::Error> {
+/// Starts a login for `user_id` from `client` with its first refresh token, deleting the
+/// user's oldest live logins beyond [`MAX_LIVE_LOGINS_PER_USER`], and records `event`
+/// (`login.succeeded`, given the login's id); returns the login id.
+pub async fn start_login(
+    db: &Db,
+    user_id: &str,
+    token_hash: &str,
+    expires_at: i64,
+    client: &ClientInfo,
+    event: NewEvent,
+) -> Result<Uuid, sqlx::Error> {
     let login_id = Uuid::now_v7();
     let now = now_micros();
+    let event = event.detail("login_id", login_id.to_string());
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("INSERT INTO logins (id, user_id, created_at) VALUES ($1, $2, $3)")
-            .bind(login_id.to_string())
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO logins (id, user_id, created_at, last_used_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5)",
+        )
+        .bind(login_id.to_string())
+        .bind(user_id)
+        .bind(now)
+        .bind(&client.user_agent)
+        .bind(client.ip.to_string())
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
              VALUES ($1, $2, NULL, $3, $4, $5)",
@@ -79,6 +96,7 @@ pub async fn start_login(db: &Db, user_id: &str, token_hash: &str, expires_at: i
         .bind(MAX_LIVE_LOGINS_PER_USER)
         .execute(&mut *tx)
         .await?;
+        record!(&mut *tx, &event)?;
         tx.commit().await
     })?;
     Ok(login_id)
@@ -145,7 +163,7 @@ pub async fn rotate(
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -156,28 +174,86 @@ pub async fn rotate(
         .bind(now)
         .bind(expires_at)
         .execute(&mut *tx)
-        .await?;
+        .await;
+        match inserted {
+            // The login (its account) was deleted by a transaction that committed meanwhile.
+            Err(e) if is_foreign_key_violation(&e) => {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            other => other?,
+        };
+        sqlx::query("UPDATE logins SET last_used_at = $1 WHERE id = $2").bind(now).bind(login_id).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(true)
     })
 }
 
-/// Ends one login: its refresh tokens are revoked and its access tokens stop working.
-pub async fn end_login(db: &Db, login_id: &str) -> Result<(), sqlx::Error> {
+/// Ends one login of `user_id`: its refresh tokens are revoked and its access tokens stop
+/// working; `event` is recorded with it. False, writing nothing, when it is not a live login
+/// of that user.
+pub async fn end_login(db: &Db, user_id: &str, login_id: &str, event: &NewEvent) -> Result<bool, sqlx::Error> {
     let now = now_micros();
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE logins SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+        let ended = sqlx::query("UPDATE logins SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL")
             .bind(now)
             .bind(login_id)
+            .bind(user_id)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if ended != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE login_id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(login_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await
+        record!(&mut *tx, event)?;
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// A live login as its owner (or an admin) sees it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct LoginRow {
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl LoginRow {
+    pub fn created(&self) -> String {
+        rfc3339(self.created_at)
+    }
+
+    pub fn last_used(&self) -> String {
+        rfc3339(self.last_used_at.unwrap_or(self.created_at))
+    }
+}
+
+/// The live logins of `user_id`, newest first: not ended, with a refresh token that can still
+/// be used (at most [`MAX_LIVE_LOGINS_PER_USER`]).
+pub async fn live_logins(db: &Db, user_id: &str) -> Result<Vec<LoginRow>, sqlx::Error> {
+    let now = now_micros();
+    with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT l.id, l.created_at, l.last_used_at, l.user_agent, l.ip FROM logins l \
+             WHERE l.user_id = $1 AND l.ended_at IS NULL AND EXISTS (SELECT 1 FROM refresh_tokens r \
+                 WHERE r.login_id = l.id AND r.revoked_at IS NULL AND r.used_at IS NULL AND r.expires_at > $2) \
+             ORDER BY l.created_at DESC, l.id DESC LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(MAX_LIVE_LOGINS_PER_USER)
+        .fetch_all(pool)
+        .await
     })
 }
 
@@ -255,24 +331,83 @@ where
     }
 }
 
-/// Ends every login of a user.
-pub async fn end_all_logins(db: &Db, user_id: &str) -> Result<(), sqlx::Error> {
-    let now = now_micros();
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+/// Ends every login of `$user_id` but `$keep` (an `Option<&str>`) with `$executor`, inside
+/// a caller's transaction. A macro for both databases, as `record!` is.
+macro_rules! end_all {
+    ($executor:expr, $user_id:expr, $keep:expr) => {{
+        let now = $crate::db::now_micros();
+        let (user_id, keep): (&str, Option<&str>) = ($user_id, $keep);
+        let keep = keep.unwrap_or("");
+        match sqlx::query(
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
-             (SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL)",
+             (SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL AND id <> $3)",
         )
         .bind(now)
         .bind(user_id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        .bind(keep)
+        .execute(&mut *$executor)
+        .await
+        {
+            Ok(_) => {
+                sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
+                    .bind(now)
+                    .bind(user_id)
+                    .bind(keep)
+                    .execute(&mut *$executor)
+                    .await
+                    .map(|_| ())
+            }
+            Err(e) => Err(e),
+        }
+    }};
+}
+pub(crate) use end_all;
+
+/// Ends every login of a user (but `keep`, when given), recording `event` when there is one.
+pub async fn end_all_logins(
+    db: &Db,
+    user_id: &str,
+    keep: Option<&str>,
+    event: Option<&NewEvent>,
+) -> Result<(), sqlx::Error> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        end_all!(&mut *tx, user_id, keep)?;
+        if let Some(event) = event {
+            record!(&mut *tx, event)?;
+        }
         tx.commit().await
+    })
+}
+
+/// Sets a user's password hash, ends every login of the user but `keep` (the caller's), and
+/// records `event` (`password.changed`), in one transaction. The hash is replaced only if it
+/// is still `old_hash`, the one the current password was checked against: of two changes
+/// made at once with the same current password, one wins. False, writing nothing, otherwise.
+pub async fn change_password(
+    db: &Db,
+    user_id: &str,
+    old_hash: &str,
+    new_hash: &str,
+    keep: &str,
+    event: &NewEvent,
+) -> Result<bool, sqlx::Error> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new_hash)
+            .bind(user_id)
+            .bind(old_hash)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        end_all!(&mut *tx, user_id, Some(keep))?;
+        record!(&mut *tx, event)?;
+        tx.commit().await?;
+        Ok(true)
     })
 }

@@ -2,26 +2,35 @@
 //! verifies tokens. The JSON API and the server functions are thin doors onto it.
 
 use super::{
-    common_passwords,
-    logins::{self, Rotation},
+    agents, common_passwords,
+    logins::{self, LoginRow, Rotation},
     password::{self, PasswordHasher},
+    resets,
     throttle::{self, Limits, Policy, Refusal},
     tokens::{TokenKeys, Unverified, new_refresh_token, refresh_token_hash},
 };
 use crate::{
-    db::{Db, now_micros},
+    audit::{
+        ClientInfo, EventType,
+        repository::{self as audit, NewEvent},
+    },
+    db::{Db, now_micros, rfc3339},
     domain::{Email, FullName, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, Role, Username},
     error::{AppError, FieldErrors},
     users::{
-        EMAIL_TAKEN, USERNAME_TAKEN, User,
-        repository::{self as users, NewUser, UserRow},
+        EMAIL_TAKEN, LoginSession, ResetLink, USERNAME_TAKEN, User,
+        repository::{self as users, DeleteOutcome, NewUser, UserRow},
     },
 };
-use std::net::IpAddr;
 use uuid::Uuid;
 
 /// A signing key as admins and the command line see it.
 pub use super::tokens::KeyInfo;
+
+/// What a wrong password confirming a change is told.
+pub const WRONG_PASSWORD: &str = "That password is not correct";
+/// Why the last enabled admin cannot be deleted, disabled or demoted.
+pub const LAST_ADMIN: &str = "This change would leave no enabled admin; promote another user first";
 
 /// No password of the policy is longer: 128 code points of at most 4 bytes each.
 const MAX_PASSWORD_BYTES: usize = MAX_PASSWORD_CHARS * 4;
@@ -58,6 +67,8 @@ impl std::fmt::Debug for TokenPair {
 #[derive(Clone, Debug)]
 pub struct CurrentUser {
     pub user: User,
+    /// The login the access token belongs to.
+    pub login_id: String,
 }
 
 /// A [`CurrentUser`] who is an admin at this moment.
@@ -89,12 +100,17 @@ pub struct Purged {
     /// Expired refresh tokens of logins that were kept (those of deleted logins go with them).
     pub refresh_tokens: u64,
     pub throttle_counters: u64,
+    pub events: u64,
 }
 
 /// Token lifetimes and abuse limits of an [`AuthService`].
 #[derive(Clone, Copy, Debug)]
 pub struct Policies {
     pub refresh_ttl_seconds: u64,
+    /// How long a password reset link works.
+    pub reset_ttl_seconds: u64,
+    /// Days the audit log keeps an event.
+    pub audit_retention_days: u64,
     /// Seconds in which a just-rotated refresh token may be retried once (0: never).
     pub refresh_reuse_grace_seconds: u64,
     pub limits: Limits,
@@ -123,9 +139,13 @@ impl AuthService {
         if keys > 0 {
             tracing::info!(keys, "deleted signing keys whose last token has expired");
         }
-        let purged = Purged { logins, refresh_tokens, throttle_counters };
+        resets::purge(&self.db, now).await?;
+        let retention =
+            i64::try_from(self.policies.audit_retention_days.saturating_mul(86_400_000_000)).unwrap_or(i64::MAX);
+        let events = audit::purge(&self.db, now.saturating_sub(retention)).await?;
+        let purged = Purged { logins, refresh_tokens, throttle_counters, events };
         if purged != Purged::default() {
-            tracing::info!(logins, refresh_tokens, throttle_counters, "purged expired records");
+            tracing::info!(logins, refresh_tokens, throttle_counters, events, "purged expired records");
         }
         // The housekeeping also refreshes the account count of the metrics.
         let accounts = users::count(&self.db).await?;
@@ -142,23 +162,23 @@ impl AuthService {
 
     /// Creates a user account with the `user` role, for a caller at `client` (throttled per
     /// address: only accounts actually created count).
-    pub async fn register(&self, input: Registration<'_>, client: IpAddr) -> Result<User, AppError> {
+    pub async fn register(&self, input: Registration<'_>, client: &ClientInfo) -> Result<User, AppError> {
         self.register_row(input, client).await.map(|row| row.to_user())
     }
 
     /// Creates an account and starts its first login at once: the browser's sign-up. One
     /// argon2 run, and no charge against the login throttle (no password was guessed).
-    pub async fn sign_up(&self, input: Registration<'_>, client: IpAddr) -> Result<(User, TokenPair), AppError> {
+    pub async fn sign_up(&self, input: Registration<'_>, client: &ClientInfo) -> Result<(User, TokenPair), AppError> {
         let row = self.register_row(input, client).await?;
-        let pair = self.start_login(&row).await?;
+        let pair = self.start_login(&row, client).await?;
         Ok((row.to_user(), pair))
     }
 
-    async fn register_row(&self, input: Registration<'_>, client: IpAddr) -> Result<UserRow, AppError> {
-        let key = throttle::register_address_key(client);
+    async fn register_row(&self, input: Registration<'_>, client: &ClientInfo) -> Result<UserRow, AppError> {
+        let key = throttle::register_address_key(client.ip);
         let policy = &self.policies.limits.register_per_address;
         self.charge(&key, policy).await?;
-        let created = self.register_unthrottled(input).await;
+        let created = self.register_unthrottled(input, client).await;
         // A refused form costs nothing; a taken name counts like a created account, so that
         // probing which names exist is throttled as creating accounts is.
         if matches!(created, Err(ref e) if !matches!(e, AppError::Conflict { .. })) {
@@ -167,7 +187,7 @@ impl AuthService {
         created
     }
 
-    async fn register_unthrottled(&self, input: Registration<'_>) -> Result<UserRow, AppError> {
+    async fn register_unthrottled(&self, input: Registration<'_>, client: &ClientInfo) -> Result<UserRow, AppError> {
         let mut fields = FieldErrors::new();
         let username = Username::parse(input.username).map_err(|e| fields.insert("username".into(), e.into())).ok();
         let password = Self::parse_password(input.password, Some(input.username))
@@ -184,7 +204,8 @@ impl AuthService {
         let (Some(username), Some(password), true) = (username, password, fields.is_empty()) else {
             return Err(AppError::Validation(fields));
         };
-        self.create_user(&username, &password, email.as_ref(), full_name.as_ref(), Role::User).await
+        let event = NewEvent::new(EventType::UserRegistered).client(client);
+        self.create_user(&username, &password, email.as_ref(), full_name.as_ref(), Role::User, event).await
     }
 
     async fn create_user(
@@ -194,6 +215,7 @@ impl AuthService {
         email: Option<&Email>,
         full_name: Option<&FullName>,
         role: Role,
+        event: NewEvent,
     ) -> Result<UserRow, AppError> {
         // Checked before hashing so a taken name costs no argon2 time; the unique indexes
         // still decide any race between this check and the insert.
@@ -206,7 +228,7 @@ impl AuthService {
             password_hash: &hash,
             role,
         };
-        let Some(row) = users::insert(&self.db, &new).await? else {
+        let Some(row) = users::insert(&self.db, &new, event).await? else {
             // Another registration won the race: say which of its values collided.
             self.refuse_taken(username, email).await?;
             tracing::error!("a unique index refused a user that no longer collides with anyone");
@@ -231,7 +253,7 @@ impl AuthService {
     /// Throttled per account name (known or not) and per address: each attempt is counted
     /// before the password is checked; a success clears the account's count and gives the
     /// address its attempt back.
-    pub async fn login(&self, username: &str, password: &str, client: IpAddr) -> Result<TokenPair, AppError> {
+    pub async fn login(&self, username: &str, password: &str, client: &ClientInfo) -> Result<TokenPair, AppError> {
         let outcome = self.login_throttled(username, password, client).await;
         let result = match &outcome {
             Ok(_) => "success",
@@ -243,16 +265,22 @@ impl AuthService {
         outcome
     }
 
-    async fn login_throttled(&self, username: &str, password: &str, client: IpAddr) -> Result<TokenPair, AppError> {
+    async fn login_throttled(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, AppError> {
         let limits = &self.policies.limits;
-        let address = throttle::login_address_key(client);
+        let address = throttle::login_address_key(client.ip);
         let account = throttle::account_key(username);
         self.charge(&address, &limits.login_per_address).await?;
         if let Err(refused) = self.charge(&account, &limits.login_per_account).await {
             throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            self.note_throttled(username, client).await;
             return Err(refused);
         }
-        let outcome = self.check_password(username, password).await;
+        let outcome = self.check_password(username, password, client).await;
         match &outcome {
             Ok(_) => {
                 if !limits.login_per_account.is_off() {
@@ -287,7 +315,26 @@ impl AuthService {
         throttle::reset(&self.db, &throttle::account_key(username)).await.map_err(AppError::from)
     }
 
-    async fn check_password(&self, username: &str, password: &str) -> Result<TokenPair, AppError> {
+    /// Records `login.throttled` for an account refused by its throttle, at most once a
+    /// minute per account (a guesser refused a thousand times writes one event, not a
+    /// thousand). Names that are no account are not recorded. A failure is only logged: the
+    /// answer is 429 either way.
+    async fn note_throttled(&self, username: &str, client: &ClientInfo) {
+        let noted = async {
+            let Ok(name) = Username::parse(username) else { return Ok(()) };
+            let Some(row) = users::find_by_username(&self.db, name.as_str()).await? else { return Ok(()) };
+            let minute_ago = now_micros() - 60_000_000;
+            if audit::latest_since(&self.db, &row.id, EventType::LoginThrottled, minute_ago).await? {
+                return Ok(());
+            }
+            audit::insert(&self.db, &NewEvent::new(EventType::LoginThrottled).user(&row.id).client(client)).await
+        };
+        if let Err(e) = noted.await {
+            tracing::warn!(error = %e, "could not record a throttled login");
+        }
+    }
+
+    async fn check_password(&self, username: &str, password: &str, client: &ClientInfo) -> Result<TokenPair, AppError> {
         // A password outside the policy cannot be anyone's: refuse without hashing (this also
         // keeps huge inputs away from argon2). This says nothing about the username. The raw
         // length bounds the normalisation's work; the policy judges the normalised form.
@@ -309,19 +356,30 @@ impl AuthService {
         };
         let verified = self.hasher.verify(password, &row.password_hash).await?;
         if !verified.matches || row.disabled {
+            let reason = if verified.matches { "disabled" } else { "password" };
+            let event = NewEvent::new(EventType::LoginFailed).user(&row.id).client(client).detail("reason", reason);
+            audit::insert(&self.db, &event).await?;
             return Err(AppError::InvalidGrant);
         }
         if verified.outdated {
             self.upgrade_hash(&row.id, &row.password_hash, password).await;
         }
-        self.start_login(&row).await
+        self.start_login(&row, client).await
     }
 
     /// Starts a login of a user whose credentials were just checked (or just created).
-    async fn start_login(&self, row: &UserRow) -> Result<TokenPair, AppError> {
+    async fn start_login(&self, row: &UserRow, client: &ClientInfo) -> Result<TokenPair, AppError> {
         let refresh_token = new_refresh_token();
-        let login_id =
-            logins::start_login(&self.db, &row.id, &refresh_token_hash(&refresh_token), self.refresh_expiry()).await?;
+        let event = NewEvent::new(EventType::LoginSucceeded).user(&row.id).actor(&row.id).client(client);
+        let login_id = logins::start_login(
+            &self.db,
+            &row.id,
+            &refresh_token_hash(&refresh_token),
+            self.refresh_expiry(),
+            client,
+            event,
+        )
+        .await?;
         let user_id = parse_stored_id(&row.id)?;
         tracing::info!(user_id = %row.id, login_id = %login_id, "login started");
         Ok(TokenPair {
@@ -378,13 +436,11 @@ impl AuthService {
         let now = now_micros();
         let how = match record.used_at {
             Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => Rotation::GraceRetry,
-            Some(_) => return Err(self.replayed(replay, &record.login_id, "a used refresh token came back").await),
+            Some(_) => return Err(self.replayed(replay, &record, "a used refresh token came back").await),
             // Only a grace retry revokes one token of a login that goes on: its holder is the
             // owner (or the thief) of the pair the retry replaced. Either way, a replay.
             None if record.revoked_at.is_some() && record.login_ended_at.is_none() => {
-                return Err(self
-                    .replayed(replay, &record.login_id, "a token revoked by a grace retry came back")
-                    .await);
+                return Err(self.replayed(replay, &record, "a token revoked by a grace retry came back").await);
             }
             None if !record.is_live(now) => return Err(AppError::InvalidGrant),
             None => Rotation::Fresh,
@@ -402,7 +458,7 @@ impl AuthService {
         )
         .await?;
         if !rotated {
-            return Err(self.replayed(replay, &record.login_id, "a refresh token was used twice at once").await);
+            return Err(self.replayed(replay, &record, "a refresh token was used twice at once").await);
         }
         let pair = TokenPair {
             access_token: self.keys.issue(parse_stored_id(&record.user.id)?, parse_stored_id(&record.login_id)?)?,
@@ -414,20 +470,30 @@ impl AuthService {
 
     /// A replayed refresh token: its whole login ends (the thief's copy and the owner's alike),
     /// and the answer is the same `invalid_grant` as any unusable token.
-    async fn replayed(&self, replay: &mut bool, login_id: &str, what: &'static str) -> AppError {
+    async fn replayed(&self, replay: &mut bool, record: &logins::RefreshRecord, what: &'static str) -> AppError {
         *replay = true;
+        let login_id = &record.login_id;
         tracing::warn!(login_id, "{what}: a replay; ending its login");
-        match logins::end_login(&self.db, login_id).await {
-            Ok(()) => AppError::InvalidGrant,
+        let event =
+            NewEvent::new(EventType::RefreshReplayed).user(&record.user.id).detail("login_id", login_id.as_str());
+        match logins::end_login(&self.db, &record.user.id, login_id, &event).await {
+            Ok(_) => AppError::InvalidGrant,
             Err(e) => e.into(),
         }
     }
 
     /// RFC 7009: ends the login of a refresh token. Unknown or invalid tokens are ignored.
-    pub async fn revoke(&self, refresh_token: &str) -> Result<(), AppError> {
+    pub async fn revoke(&self, refresh_token: &str, client: &ClientInfo) -> Result<(), AppError> {
         if let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? {
-            logins::end_login(&self.db, &record.login_id).await?;
-            tracing::info!(login_id = %record.login_id, "login ended by revocation");
+            let user_id = &record.user.id;
+            let event = NewEvent::new(EventType::Logout)
+                .user(user_id)
+                .actor(user_id)
+                .client(client)
+                .detail("login_id", record.login_id.as_str());
+            if logins::end_login(&self.db, user_id, &record.login_id, &event).await? {
+                tracing::info!(login_id = %record.login_id, "login ended by revocation");
+            }
         }
         Ok(())
     }
@@ -450,15 +516,12 @@ impl AuthService {
     }
 
     /// Ends every login of the caller, their own included.
-    pub async fn sign_out_everywhere(&self, caller: &CurrentUser) -> Result<(), AppError> {
-        self.end_all_logins(&caller.user.id).await?;
+    pub async fn sign_out_everywhere(&self, caller: &CurrentUser, client: &ClientInfo) -> Result<(), AppError> {
+        let id = &caller.user.id;
+        let event = NewEvent::new(EventType::SignOutEverywhere).user(id).actor(id).client(client);
+        logins::end_all_logins(&self.db, id, None, Some(&event)).await?;
         tracing::info!(user_id = %caller.user.id, "signed out everywhere");
         Ok(())
-    }
-
-    /// Ends every login of a user: their refresh tokens and access tokens stop working.
-    pub async fn end_all_logins(&self, user_id: &str) -> Result<(), AppError> {
-        logins::end_all_logins(&self.db, user_id).await.map_err(AppError::from)
     }
 
     /// The issuer named in every access token.
@@ -486,8 +549,9 @@ impl AuthService {
     }
 
     /// Rotates the signing key for an admin: see [`Self::rotate_signing_key`].
-    pub async fn rotate_key(&self, admin: &Admin) -> Result<KeyInfo, AppError> {
-        let key = self.rotate_signing_key().await?;
+    pub async fn rotate_key(&self, admin: &Admin, client: &ClientInfo) -> Result<KeyInfo, AppError> {
+        let event = NewEvent::new(EventType::KeyRotated).actor(&admin.current().user.id).client(client);
+        let key = self.rotate_with(event).await?;
         tracing::info!(admin = %admin.current().user.id, kid = %key.kid, "signing key rotated by an admin");
         Ok(key)
     }
@@ -496,7 +560,11 @@ impl AuthService {
     /// (for the operator's command line and admins). 409 under HS256: its secret is the
     /// operator's to change.
     pub async fn rotate_signing_key(&self) -> Result<KeyInfo, AppError> {
-        self.keys.rotate(&self.db).await?.ok_or_else(|| {
+        self.rotate_with(NewEvent::new(EventType::KeyRotated).detail("by", "operator")).await
+    }
+
+    async fn rotate_with(&self, event: NewEvent) -> Result<KeyInfo, AppError> {
+        self.keys.rotate(&self.db, event).await?.ok_or_else(|| {
             AppError::conflict(
                 "Tokens are signed with the shared HS256 secret: set GATEHOUSE_JWT_ALGORITHM to EdDSA or ES256 \
                  to sign with keys that rotate",
@@ -530,7 +598,206 @@ impl AuthService {
         if found.login_ended_at.is_some() {
             return Err(AppError::InvalidToken);
         }
-        Ok(CurrentUser { user: found.user.to_user() })
+        Ok(CurrentUser { user: found.user.to_user(), login_id: claims.login_id.to_string() })
+    }
+
+    /// Checks `password` as the account's own, for a change that asks for it (a password
+    /// change, a deletion): it counts as a login attempt of the account, charged to its
+    /// throttles first (429 once blocked); a right one clears the account's count. A wrong
+    /// one is recorded as `login.failed`.
+    async fn confirm_password(&self, row: &UserRow, password: &str, client: &ClientInfo) -> Result<bool, AppError> {
+        let limits = &self.policies.limits;
+        let address = throttle::login_address_key(client.ip);
+        let account = throttle::account_key(&row.username);
+        self.charge(&address, &limits.login_per_address).await?;
+        if let Err(refused) = self.charge(&account, &limits.login_per_account).await {
+            throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            self.note_throttled(&row.username, client).await;
+            return Err(refused);
+        }
+        let verified = if password.len() > MAX_PASSWORD_BYTES {
+            Ok(false)
+        } else {
+            self.hasher.verify(password, &row.password_hash).await.map(|v| v.matches)
+        };
+        match verified {
+            Ok(true) => {
+                if !limits.login_per_account.is_off() {
+                    throttle::reset(&self.db, &account).await?;
+                }
+                throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            }
+            Ok(false) => {
+                let event = NewEvent::new(EventType::LoginFailed)
+                    .user(&row.id)
+                    .actor(&row.id)
+                    .client(client)
+                    .detail("reason", "confirmation");
+                audit::insert(&self.db, &event).await?;
+            }
+            Err(_) => {
+                throttle::refund(&self.db, &account, &limits.login_per_account).await?;
+                throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            }
+        }
+        verified
+    }
+
+    /// The caller's account as stored now (it may have been deleted since the token was read).
+    async fn caller_row(&self, caller: &CurrentUser) -> Result<UserRow, AppError> {
+        let id = parse_stored_id(&caller.user.id)?;
+        users::find_by_id(&self.db, &id).await?.ok_or(AppError::InvalidToken)
+    }
+
+    /// Changes the caller's password, given the current one. Every other login of the caller
+    /// ends; theirs goes on.
+    pub async fn change_password(
+        &self,
+        caller: &CurrentUser,
+        current: &str,
+        new: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let row = self.caller_row(caller).await?;
+        let new = Self::parse_password(new, Some(&row.username)).map_err(|e| AppError::field("new_password", e));
+        if !self.confirm_password(&row, current, client).await? {
+            return Err(AppError::field("current_password", WRONG_PASSWORD));
+        }
+        let new = new?;
+        let hash = self.hasher.hash(new.expose()).await?;
+        let event = NewEvent::new(EventType::PasswordChanged).user(&row.id).actor(&row.id).client(client);
+        if !logins::change_password(&self.db, &row.id, &row.password_hash, &hash, &caller.login_id, &event).await? {
+            // Changed (or deleted) meanwhile, by a request that also knew the password.
+            return Err(AppError::conflict("The password was changed meanwhile; sign in again"));
+        }
+        tracing::info!(user_id = %row.id, "password changed; other logins ended");
+        Ok(())
+    }
+
+    /// Deletes the caller's account, given its password. The last enabled admin cannot.
+    pub async fn delete_account(
+        &self,
+        caller: &CurrentUser,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let row = self.caller_row(caller).await?;
+        if !self.confirm_password(&row, password, client).await? {
+            return Err(AppError::field("password", WRONG_PASSWORD));
+        }
+        let event = NewEvent::new(EventType::UserDeleted).actor(&row.id).client(client);
+        self.delete_user(&row.id, event).await
+    }
+
+    /// Deletes an account for an admin (`None`: no such account).
+    pub async fn delete_user_for(&self, admin: &Admin, user_id: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let id = Uuid::parse_str(user_id).map_err(|_| AppError::NotFound)?;
+        let event = NewEvent::new(EventType::UserDeleted).actor(&admin.current().user.id).client(client);
+        self.delete_user(&id.to_string(), event).await
+    }
+
+    async fn delete_user(&self, id: &str, event: NewEvent) -> Result<(), AppError> {
+        match users::delete(&self.db, id, event).await? {
+            DeleteOutcome::Deleted(row) => {
+                // A new account may take the name: it must not inherit this one's lock.
+                self.unlock(&row.username).await?;
+                tracing::info!(user_id = %row.id, "account deleted");
+                Ok(())
+            }
+            DeleteOutcome::NotFound => Err(AppError::NotFound),
+            DeleteOutcome::LastAdmin => Err(AppError::conflict(LAST_ADMIN)),
+        }
+    }
+
+    /// The caller's live logins, newest first, their own marked `current`.
+    pub async fn own_logins(&self, caller: &CurrentUser) -> Result<Vec<LoginSession>, AppError> {
+        let rows = logins::live_logins(&self.db, &caller.user.id).await?;
+        Ok(rows.into_iter().map(|row| session(&row, Some(row.id == caller.login_id))).collect())
+    }
+
+    /// A user's live logins, for an admin (404: no such account).
+    pub async fn logins_of(&self, _admin: &Admin, user_id: &str) -> Result<Vec<LoginSession>, AppError> {
+        let id = Uuid::parse_str(user_id).map_err(|_| AppError::NotFound)?;
+        if users::find_by_id(&self.db, &id).await?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        let rows = logins::live_logins(&self.db, &id.to_string()).await?;
+        Ok(rows.iter().map(|row| session(row, None)).collect())
+    }
+
+    /// Ends one of the caller's logins (it may be their own). 404 when `login_id` is not a
+    /// live login of theirs.
+    pub async fn end_own_login(
+        &self,
+        caller: &CurrentUser,
+        login_id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let id = &caller.user.id;
+        let event = NewEvent::new(EventType::LoginEnded).user(id).actor(id).client(client).detail("login_id", login_id);
+        if logins::end_login(&self.db, id, login_id, &event).await? { Ok(()) } else { Err(AppError::NotFound) }
+    }
+
+    /// Ends a user's login for an admin. 404 when it is not a live login of that user.
+    pub async fn end_login_of(
+        &self,
+        admin: &Admin,
+        user_id: &str,
+        login_id: &str,
+        client: &ClientInfo,
+    ) -> Result<(), AppError> {
+        let event = NewEvent::new(EventType::LoginEnded)
+            .user(user_id)
+            .actor(&admin.current().user.id)
+            .client(client)
+            .detail("login_id", login_id);
+        if logins::end_login(&self.db, user_id, login_id, &event).await? { Ok(()) } else { Err(AppError::NotFound) }
+    }
+
+    /// Makes a single-use password reset link for a user, voiding any older one. `origin`
+    /// is the public origin the link starts with.
+    pub async fn create_reset_link(
+        &self,
+        admin: &Admin,
+        user_id: &str,
+        origin: &str,
+        client: &ClientInfo,
+    ) -> Result<ResetLink, AppError> {
+        let id = Uuid::parse_str(user_id).map_err(|_| AppError::NotFound)?.to_string();
+        let token = new_refresh_token();
+        let ttl = i64::try_from(self.policies.reset_ttl_seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        let expires_at = now_micros().saturating_add(ttl);
+        let event = NewEvent::new(EventType::PasswordResetLinkCreated)
+            .user(&id)
+            .actor(&admin.current().user.id)
+            .client(client)
+            .detail("expires_at", rfc3339(expires_at));
+        let admin_id = &admin.current().user.id;
+        if !resets::create(&self.db, &id, &refresh_token_hash(&token), admin_id, expires_at, &event).await? {
+            return Err(AppError::NotFound);
+        }
+        tracing::info!(user_id = %id, admin_id = %admin_id, "password reset link created");
+        Ok(ResetLink { reset_url: format!("{origin}/reset-password#token={token}"), expires_at: rfc3339(expires_at) })
+    }
+
+    /// Sets a new password with a reset link's token: the link is spent, every login of the
+    /// account ends, and its failed-login count is cleared. One `invalid_grant` for every
+    /// token that does not work.
+    pub async fn reset_password(&self, token: &str, new_password: &str, client: &ClientInfo) -> Result<(), AppError> {
+        let token_hash = refresh_token_hash(token);
+        let Some((user_id, username)) = resets::find_live(&self.db, &token_hash).await? else {
+            return Err(AppError::InvalidGrant);
+        };
+        let password =
+            Self::parse_password(new_password, Some(&username)).map_err(|e| AppError::field("new_password", e))?;
+        let hash = self.hasher.hash(password.expose()).await?;
+        let event = NewEvent::new(EventType::PasswordReset).user(&user_id).client(client);
+        if !resets::spend(&self.db, &token_hash, &user_id, &hash, &event).await? {
+            return Err(AppError::InvalidGrant);
+        }
+        self.unlock(&username).await?;
+        tracing::info!(user_id = %user_id, "password reset with a link; every login ended");
+        Ok(())
     }
 
     /// Start-up: make sure `username` is an enabled admin, creating it with `password` if
@@ -546,7 +813,7 @@ impl AuthService {
             .map_err(|e| format!("cannot read the admin account: {e}"))?;
         let row = match existing {
             Some(row) => row,
-            None => match self.create_user(&name, &policy_password, None, None, Role::Admin).await {
+            None => match self.create_user(&name, &policy_password, None, None, Role::Admin, operator_event()).await {
                 Ok(_) => {
                     tracing::info!(username = %name, "configured admin created");
                     return Ok(());
@@ -591,7 +858,7 @@ impl AuthService {
             .await
             .map_err(|e| format!("cannot read the account: {e}"))?;
         let Some(row) = existing else {
-            self.create_user(&name, &password, None, None, Role::Admin)
+            self.create_user(&name, &password, None, None, Role::Admin, operator_event())
                 .await
                 .map_err(|e| format!("cannot create the admin account: {e}"))?;
             tracing::info!(username = %name, "admin created from the command line");
@@ -603,7 +870,10 @@ impl AuthService {
         users::make_admin_with_password(&self.db, &row.id, &hash)
             .await
             .map_err(|e| format!("cannot make the account an admin: {e}"))?;
-        logins::end_all_logins(&self.db, &row.id).await.map_err(|e| format!("cannot end the account's logins: {e}"))?;
+        let event = NewEvent::new(EventType::PasswordReset).user(&row.id).detail("by", "operator");
+        logins::end_all_logins(&self.db, &row.id, None, Some(&event))
+            .await
+            .map_err(|e| format!("cannot end the account's logins: {e}"))?;
         self.unlock(name.as_str()).await.map_err(|e| format!("cannot unlock the account: {e}"))?;
         tracing::info!(username = %row.username, "account made an enabled admin from the command line");
         Ok(format!("{} is an enabled admin with the new password; its logins have ended.", row.username))
@@ -619,6 +889,24 @@ impl AuthService {
         let grace = i64::try_from(self.policies.refresh_reuse_grace_seconds.saturating_mul(1_000_000)).unwrap_or(0);
         grace > 0 && now.saturating_sub(used_at) <= grace
     }
+}
+
+/// A stored login as the wire shows it.
+fn session(row: &LoginRow, current: Option<bool>) -> LoginSession {
+    LoginSession {
+        id: row.id.clone(),
+        created_at: row.created(),
+        last_used_at: row.last_used(),
+        device: row.user_agent.as_deref().and_then(agents::describe),
+        user_agent: row.user_agent.clone(),
+        ip: row.ip.clone(),
+        current,
+    }
+}
+
+/// `user.registered` of an account the operator made (configured admin, command line).
+fn operator_event() -> NewEvent {
+    NewEvent::new(EventType::UserRegistered).detail("by", "operator")
 }
 
 fn parse_stored_id(id: &str) -> Result<Uuid, AppError> {

@@ -7,6 +7,7 @@
 
 use super::keys::{self, KeyAlgorithm, KeyMaterial, KeyRow, OpenError, Sealer};
 use crate::{
+    audit::repository::NewEvent,
     db::{Db, now_micros},
     error::AppError,
 };
@@ -186,7 +187,7 @@ impl TokenKeys {
             // (the configuration changed): the new key is published first, as a rotation.
             let delay = if newest_alg.is_none() { 0 } else { delay };
             let info = keys
-                .add_key(db, delay)
+                .add_key(db, delay, None)
                 .await
                 .map_err(|e| format!("GATEHOUSE_DATABASE_URL: cannot store a new signing key: {e}"))?;
             tracing::info!(kid = %info.kid, alg = %info.alg, "made a signing key");
@@ -381,16 +382,16 @@ impl TokenKeys {
 
     /// Makes a new key, published at once, signing after the rotation delay; `None` with
     /// HS256 (its one secret is rotated by the operator).
-    pub async fn rotate(&self, db: &Db) -> Result<Option<KeyInfo>, AppError> {
+    pub async fn rotate(&self, db: &Db, event: NewEvent) -> Result<Option<KeyInfo>, AppError> {
         let KeySource::Database { rotation_delay_seconds, .. } = &self.source else {
             return Ok(None);
         };
-        let info = self.add_key(db, *rotation_delay_seconds).await?;
+        let info = self.add_key(db, *rotation_delay_seconds, Some(event)).await?;
         tracing::info!(kid = %info.kid, signing_from = info.signing_from, "signing key rotated");
         Ok(Some(info))
     }
 
-    async fn add_key(&self, db: &Db, delay_seconds: u64) -> Result<KeyInfo, AppError> {
+    async fn add_key(&self, db: &Db, delay_seconds: u64, event: Option<NewEvent>) -> Result<KeyInfo, AppError> {
         let KeySource::Database { alg, sealer, .. } = &self.source else {
             return Err(AppError::Internal);
         };
@@ -400,7 +401,8 @@ impl TokenKeys {
         let newest = keys::all(db).await?.iter().map(|r| r.signing_from).max();
         let signing_from = now.saturating_add(delay).max(newest.map_or(i64::MIN, |at| at + 1));
         let (row, _) = keys::generate(*alg, sealer, now, signing_from);
-        keys::insert(db, &row).await?;
+        let event = event.map(|e| e.detail("kid", row.kid.as_str()).detail("alg", row.alg.as_str()));
+        keys::insert(db, &row, event.as_ref()).await?;
         self.reload(db).await.map_err(|e| {
             tracing::error!(error = ?e, "re-reading the signing keys failed");
             AppError::Internal

@@ -23,7 +23,10 @@ pub fn NavBar() -> impl IntoView {
                         let is_admin = session.is_admin();
                         view! {
                             <li><a href="/me">{user.username}</a></li>
-                            {is_admin.then(|| view! { <li><a href="/admin/users">"Users"</a></li> })}
+                            {is_admin.then(|| view! {
+                                <li><a href="/admin/users">"Users"</a></li>
+                                <li><a href="/admin/audit">"Audit"</a></li>
+                            })}
                             <li><LogoutButton/></li>
                         }
                             .into_any()

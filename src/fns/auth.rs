@@ -21,7 +21,7 @@ pub struct SignedIn {
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignedIn, AppError> {
     use crate::fns::context;
     let (parts, state) = context::same_origin_context()?;
-    let pair = state.auth.login(&username, &password, state.client_ip(&parts)).await?;
+    let pair = state.auth.login(&username, &password, &state.client_info(&parts)).await?;
     let user = state.auth.authenticate(&pair.access_token).await?.user;
     Ok(browser::signed_in(&state, &parts, user, pair, next.as_deref()))
 }
@@ -42,7 +42,7 @@ pub async fn signup(
         email: email.as_deref(),
         full_name: full_name.as_deref(),
     };
-    let (user, pair) = state.auth.sign_up(registration, state.client_ip(&parts)).await?;
+    let (user, pair) = state.auth.sign_up(registration, &state.client_info(&parts)).await?;
     Ok(browser::signed_in(&state, &parts, user, pair, None))
 }
 
@@ -86,7 +86,7 @@ pub async fn logout() -> Result<(), AppError> {
     use crate::{fns::context, http::origin::is_plain_form};
     let (parts, state) = context::same_origin_context()?;
     if let Some(token) = state.refresh_cookie.read(&parts.headers) {
-        state.auth.revoke(&token).await?;
+        state.auth.revoke(&token, &state.client_info(&parts)).await?;
     }
     context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());
     if is_plain_form(&parts) {
@@ -95,13 +95,22 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+/// Sets a new password with the token of a reset link (no sign-in needed: the token is the
+/// proof).
+#[server(prefix = "/fn", endpoint = "reset-password")]
+pub async fn reset_password(token: String, new_password: String) -> Result<(), AppError> {
+    use crate::fns::context;
+    let (parts, state) = context::same_origin_context()?;
+    state.auth.reset_password(&token, &new_password, &state.client_info(&parts)).await
+}
+
 /// Ends every login of the caller, this one included. Needs the bearer token.
 #[server(prefix = "/fn", endpoint = "sign-out-everywhere", client = AuthClient)]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
     use crate::fns::context;
     let caller = context::caller().await?;
     let state = context::state()?;
-    state.auth.sign_out_everywhere(&caller).await?;
+    state.auth.sign_out_everywhere(&caller, &context::client()?).await?;
     context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());
     Ok(())
 }

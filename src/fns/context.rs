@@ -3,6 +3,7 @@
 //! each one asks this module for its caller itself.
 
 use crate::{
+    audit::ClientInfo,
     auth::service::{Admin, CurrentUser},
     error::AppError,
     http::{bearer::bearer_token, origin::require_same_origin},
@@ -46,6 +47,11 @@ pub async fn caller() -> Result<CurrentUser, AppError> {
 /// The caller, who must be an admin right now.
 pub async fn admin() -> Result<Admin, AppError> {
     Admin::try_from(caller().await?)
+}
+
+/// The caller's address and user agent, for the logins and events the function makes.
+pub fn client() -> Result<ClientInfo, AppError> {
+    Ok(state()?.client_info(&request_parts()?))
 }
 
 pub fn add_header(name: HeaderName, value: HeaderValue) {

@@ -29,7 +29,7 @@ pub fn AdminUsersPage() -> impl IntoView {
 
 /// The 403 page, with the 403 status when rendered on the server.
 #[component]
-fn Forbidden() -> impl IntoView {
+pub fn Forbidden() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::FORBIDDEN);
@@ -161,7 +161,7 @@ fn UserRow(
     let for_role = user.clone();
     view! {
         <tr>
-            <th scope="row">{user.username.clone()}</th>
+            <th scope="row"><a href=format!("/admin/users/{}", user.id)>{user.username.clone()}</a></th>
             <td>{user.email.clone().unwrap_or_default()}</td>
             <td>{user.role.as_str()}</td>
             <td>{if user.disabled { "disabled" } else { "active" }}</td>

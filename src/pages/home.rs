@@ -14,6 +14,7 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Accounts and sign-in"/>
         <section class="hero">
+            {move || session.notice().map(|notice| view! { <p class="notice" role="status">{notice}</p> })}
             <h1>"Gatehouse"</h1>
             <p class="lead">
                 "Accounts and sign-in for your applications: sign up, log in, and keep your "

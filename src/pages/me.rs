@@ -1,9 +1,15 @@
-//! `/me`: the signed-in person's profile, with "Log out" and "Sign out everywhere".
+//! `/me`: the signed-in person's profile, with "Edit profile", "Security", "Log out" and
+//! "Sign out everywhere".
 
 use crate::{
     browser::{Session, authed},
-    components::{alert::Alert, nav::LogoutButton},
-    fns::auth::sign_out_everywhere,
+    components::{
+        alert::{Alert, sentence},
+        field::Field,
+        nav::LogoutButton,
+    },
+    error::AppError,
+    fns::{account::update_profile, auth::sign_out_everywhere},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -59,6 +65,8 @@ pub fn MePage() -> impl IntoView {
                             <dt>"Member since"</dt><dd><time datetime=user.created_at.clone()>{since}</time></dd>
                         </dl>
                         <Alert message=Signal::derive(move || failed.get().map(str::to_owned))/>
+                        <ProfileEditor/>
+                        <p><a href="/me/security">"Security"</a></p>
                         <div class="actions">
                             <LogoutButton/>
                             <button type="button" class="button" on:click=everywhere.clone() disabled=move || pending.get()>
@@ -70,5 +78,80 @@ pub fn MePage() -> impl IntoView {
                 .into_any()
             }
         }}
+    }
+}
+
+/// What the profile form says when the email is another account's.
+pub const EMAIL_IN_USE: &str = "That email is already in use";
+
+/// "Edit profile": an inline form for the email and full name.
+#[component]
+fn ProfileEditor() -> impl IntoView {
+    let session = Session::get();
+    let open = RwSignal::new(false);
+    let email = RwSignal::new(String::new());
+    let full_name = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let failure = RwSignal::new(None::<AppError>);
+    let saved = RwSignal::new(false);
+    let start = move |_| {
+        if let Some(user) = session.user_untracked() {
+            email.set(user.email.unwrap_or_default());
+            full_name.set(user.full_name.unwrap_or_default());
+        }
+        failure.set(None);
+        saved.set(false);
+        open.set(true);
+    };
+    let email_error = Signal::derive(move || {
+        failure.with(|f| match f.as_ref()? {
+            AppError::Conflict { field: Some(field), .. } if field == "email" => Some(EMAIL_IN_USE.to_owned()),
+            other => other.message_for("email"),
+        })
+    });
+    let name_error = Signal::derive(move || failure.with(|f| f.as_ref()?.message_for("full_name")));
+    let alert = Signal::derive(move || {
+        failure.with(|f| {
+            let e = f.as_ref()?;
+            (e.message_for("email").is_none() && e.message_for("full_name").is_none()).then(|| sentence(e))
+        })
+    });
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        pending.set(true);
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            let (e, n) = (email.get_untracked(), full_name.get_untracked());
+            match authed(session, || update_profile(e.clone(), n.clone())).await {
+                Ok(user) => {
+                    session.updated(user);
+                    saved.set(true);
+                    open.set(false);
+                }
+                Err(e) => failure.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    view! {
+        <p role="status" class="success" hidden=move || !saved.get()>"Profile saved"</p>
+        <Show
+            when=move || open.get()
+            fallback=move || view! { <button type="button" class="button" on:click=start>"Edit profile"</button> }
+        >
+            <form class="profile-form" on:submit=on_submit novalidate>
+                <Alert message=alert/>
+                <Field id="profile-email" name="email" label="Email" kind="email" autocomplete="email"
+                    value=email error=email_error/>
+                <Field id="profile-full-name" name="full_name" label="Full name" autocomplete="name"
+                    value=full_name error=name_error/>
+                <div class="actions">
+                    <button type="submit" class="button primary" disabled=move || pending.get()>
+                        {move || if pending.get() { "Saving…" } else { "Save profile" }}
+                    </button>
+                    <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                </div>
+            </form>
+        </Show>
     }
 }

@@ -36,3 +36,41 @@ pub struct UserPage {
     pub limit: i64,
     pub offset: i64,
 }
+
+/// One live login (a signed-in browser or client), as its owner or an admin sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LoginSession {
+    pub id: String,
+    /// RFC 3339, UTC: when the password login started it.
+    pub created_at: String,
+    /// RFC 3339, UTC: its last password or refresh grant.
+    pub last_used_at: String,
+    /// The `User-Agent` it was started with, cut to 256 characters.
+    pub user_agent: Option<String>,
+    /// The user agent in words ("Chrome on Linux"), when it can be read.
+    pub device: Option<String>,
+    /// The client address it was started from.
+    pub ip: Option<String>,
+    /// Whether it is the caller's own login (absent in an admin's view of someone's logins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current: Option<bool>,
+}
+
+/// The caller's or a user's live logins, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LoginList {
+    pub items: Vec<LoginSession>,
+}
+
+/// A single-use password reset link, for an admin to hand to the person.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ResetLink {
+    /// `<public origin>/reset-password#token=<token>`: the token is in the fragment, which
+    /// browsers never send to a server or in a `Referer`.
+    pub reset_url: String,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}

@@ -2,9 +2,11 @@
 
 use super::User;
 use crate::{
+    audit::repository::{NewEvent, record},
     db::{Db, is_unique_violation, now_micros, with_pool},
     domain::Role,
 };
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 /// The user columns, aliased `u`, in `UserRow` order.
@@ -62,14 +64,7 @@ impl UserRow {
     }
 }
 
-/// Microseconds since the epoch → RFC 3339 in UTC.
-pub fn rfc3339(micros: i64) -> String {
-    let nanos = i128::from(micros) * 1_000;
-    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
-}
+pub use crate::db::rfc3339;
 
 pub struct NewUser<'a> {
     pub username: &'a str,
@@ -103,9 +98,10 @@ pub async fn taken(db: &Db, username: &str, email: Option<&str>) -> Result<(bool
     Ok((username_taken, email_taken))
 }
 
-/// Inserts a user; `None` when a unique index refused it (a race lost to another insert:
-/// [`taken`] then says which value is in use). Never a duplicate.
-pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<Option<UserRow>, sqlx::Error> {
+/// Inserts a user and records `event` (`user.registered`, about the new id); `None` when a
+/// unique index refused it (a race lost to another insert: [`taken`] then says which value
+/// is in use). Never a duplicate.
+pub async fn insert(db: &Db, new: &NewUser<'_>, event: NewEvent) -> Result<Option<UserRow>, sqlx::Error> {
     let row = UserRow {
         id: Uuid::now_v7().to_string(),
         username: new.username.to_owned(),
@@ -116,8 +112,10 @@ pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<Option<UserRow>, sqlx:
         disabled: false,
         created_at: now_micros(),
     };
+    let event = event.user(&row.id).detail("username", row.username.as_str()).detail("role", row.role.as_str());
     let result = with_pool!(db, pool => {
-        sqlx::query(
+        let mut tx = pool.begin().await?;
+        let inserted = sqlx::query(
             "INSERT INTO users (id, username, email, email_key, full_name, password_hash, role, disabled, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
@@ -130,9 +128,15 @@ pub async fn insert(db: &Db, new: &NewUser<'_>) -> Result<Option<UserRow>, sqlx:
         .bind(&row.role)
         .bind(row.disabled)
         .bind(row.created_at)
-        .execute(pool)
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {
+                record!(&mut *tx, &event)?;
+                tx.commit().await
+            }
+            Err(e) => Err(e),
+        }
     });
     match result {
         Ok(()) => Ok(Some(row)),
@@ -228,14 +232,17 @@ pub enum UpdateOutcome {
     LastAdmin,
 }
 
-/// Changes a user's role and/or disabled flag, refusing to remove the last enabled admin.
-/// One transaction that first locks the `admin_guard` row, so that concurrent changes are
+/// Changes a user's role and/or disabled flag, refusing to remove the last enabled admin,
+/// and records `event` (`user.updated`) with the changed values before and after; disabling
+/// also ends every login (`end_logins` runs the statements, inside the transaction). One
+/// transaction that first locks the `admin_guard` row, so that concurrent changes are
 /// serialised and cannot each remove "the other" last admin.
 pub async fn update_role_status(
     db: &Db,
     id: &Uuid,
     role: Option<Role>,
     disabled: Option<bool>,
+    event: NewEvent,
 ) -> Result<UpdateOutcome, sqlx::Error> {
     let id = id.to_string();
     with_pool!(db, pool => {
@@ -251,6 +258,7 @@ pub async fn update_role_status(
         let Some(mut row) = current else {
             return Ok(UpdateOutcome::NotFound);
         };
+        let before = row.clone();
         let was_enabled_admin = row.is_enabled_admin();
         if let Some(role) = role {
             row.role = role.as_str().to_owned();
@@ -275,8 +283,124 @@ pub async fn update_role_status(
             .bind(&id)
             .execute(&mut *tx)
             .await?;
+        if row.disabled && !before.disabled {
+            // The disabled flag already stops every token; ending the logins as well means
+            // enabling the account again does not bring its old sessions back.
+            crate::auth::logins::end_all!(&mut *tx, id.as_str(), None)?;
+        }
+        let (old, new) = changes(&[
+            ("role", Value::from(before.role.as_str()), Value::from(row.role.as_str())),
+            ("disabled", Value::from(before.disabled), Value::from(row.disabled)),
+        ]);
+        record!(&mut *tx, &event.user(&id).detail("before", old).detail("after", new))?;
         tx.commit().await?;
         Ok(UpdateOutcome::Updated(row))
+    })
+}
+
+/// The fields whose value changed, as `before` and `after` objects of an event's detail.
+pub fn changes(fields: &[(&str, Value, Value)]) -> (Map<String, Value>, Map<String, Value>) {
+    let (mut before, mut after) = (Map::new(), Map::new());
+    for (name, old, new) in fields {
+        if old != new {
+            before.insert((*name).to_owned(), old.clone());
+            after.insert((*name).to_owned(), new.clone());
+        }
+    }
+    (before, after)
+}
+
+pub enum ProfileOutcome {
+    Updated(UserRow),
+    NotFound,
+    /// The email is another account's.
+    EmailTaken,
+}
+
+/// Sets the email and/or full name of a user (`Some(None)` clears one) and records `event`
+/// (`profile.updated`) with the changed values, in one transaction.
+pub async fn update_profile(
+    db: &Db,
+    id: &str,
+    email: Option<Option<&str>>,
+    full_name: Option<Option<&str>>,
+    event: NewEvent,
+) -> Result<ProfileOutcome, sqlx::Error> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let current: Option<UserRow> =
+            sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(mut row) = current else {
+            return Ok(ProfileOutcome::NotFound);
+        };
+        let before = row.clone();
+        if let Some(email) = email {
+            row.email = email.map(str::to_owned);
+        }
+        if let Some(full_name) = full_name {
+            row.full_name = full_name.map(str::to_owned);
+        }
+        let updated = sqlx::query("UPDATE users SET email = $1, email_key = $2, full_name = $3 WHERE id = $4")
+            .bind(&row.email)
+            .bind(row.email.as_deref().map(email_key))
+            .bind(&row.full_name)
+            .bind(id)
+            .execute(&mut *tx)
+            .await;
+        match updated {
+            Err(e) if is_unique_violation(&e) => return Ok(ProfileOutcome::EmailTaken),
+            other => other?,
+        };
+        let (old, new) = changes(&[
+            ("email", Value::from(before.email.clone()), Value::from(row.email.clone())),
+            ("full_name", Value::from(before.full_name.clone()), Value::from(row.full_name.clone())),
+        ]);
+        record!(&mut *tx, &event.user(id).detail("before", old).detail("after", new))?;
+        tx.commit().await?;
+        Ok(ProfileOutcome::Updated(row))
+    })
+}
+
+pub enum DeleteOutcome {
+    /// The account as it was.
+    Deleted(UserRow),
+    NotFound,
+    /// It is the last enabled admin.
+    LastAdmin,
+}
+
+/// Deletes a user (their logins, refresh tokens and reset link go with them, by cascade) and
+/// records `event` (`user.deleted`, with the username), unless they are the last enabled
+/// admin. Serialised with role changes by the `admin_guard` row.
+pub async fn delete(db: &Db, id: &str, event: NewEvent) -> Result<DeleteOutcome, sqlx::Error> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("UPDATE admin_guard SET version = version + 1 WHERE id = 1").execute(&mut *tx).await?;
+        let current: Option<UserRow> =
+            sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some(row) = current else {
+            return Ok(DeleteOutcome::NotFound);
+        };
+        if row.is_enabled_admin() {
+            let others: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled AND id <> $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if others == 0 {
+                return Ok(DeleteOutcome::LastAdmin);
+            }
+        }
+        sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        record!(&mut *tx, &event.user(id).detail("username", row.username.as_str()))?;
+        tx.commit().await?;
+        Ok(DeleteOutcome::Deleted(row))
     })
 }
 
@@ -289,6 +413,23 @@ pub async fn promote_to_enabled_admin(db: &Db, id: &str) -> Result<(), sqlx::Err
             .await
             .map(|_| ())
     })
+}
+
+/// The usernames of those of `ids` that exist.
+pub async fn usernames(db: &Db, ids: &[&str]) -> Result<std::collections::HashMap<String, String>, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!("SELECT id, username FROM users WHERE id IN ({})", placeholders.join(", "));
+    let rows: Vec<(String, String)> = with_pool!(db, pool => {
+        let mut query = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().collect())
 }
 
 /// How many accounts there are.

@@ -273,7 +273,7 @@ async fn bodies_over_64_kib_are_413_everywhere_even_without_a_length() {
 async fn unknown_api_paths_and_methods_answer_json() {
     let app = TestApp::spawn().await;
     expect_error(app.client.get(app.url("/api/v1/nope")).send().await.unwrap(), 404, "not_found").await;
-    expect_error(app.client.delete(app.url("/api/v1/users/me")).send().await.unwrap(), 405, "method_not_allowed").await;
+    expect_error(app.client.put(app.url("/api/v1/users/me")).send().await.unwrap(), 405, "method_not_allowed").await;
 }
 
 #[tokio::test]

@@ -415,14 +415,14 @@ async fn cors_lets_the_configured_origins_call_the_api_with_bearer_tokens_and_no
             .header("access-control-request-headers", "authorization")
             .send()
     };
-    let allowed = preflight("https://app.example.com", "/api/v1/users/me").await.unwrap();
+    let allowed = preflight("https://app.example.com", "/api/v1/users/me/logins").await.unwrap();
     assert!(allowed.status().is_success(), "{}", allowed.status());
     assert_eq!(header(&allowed, "access-control-allow-origin"), "https://app.example.com");
     assert!(header(&allowed, "access-control-allow-headers").to_lowercase().contains("authorization"));
     assert_eq!(header(&allowed, "access-control-allow-methods"), "GET", "the methods of that route");
     let update =
         preflight("https://app.example.com", "/api/v1/users/0192f0e2-0000-7000-8000-000000000000").await.unwrap();
-    assert_eq!(header(&update, "access-control-allow-methods"), "GET, PATCH");
+    assert_eq!(header(&update, "access-control-allow-methods"), "GET, PATCH, DELETE");
     let token = preflight("https://app.example.com", "/api/v1/auth/token").await.unwrap();
     assert_eq!(header(&token, "access-control-allow-methods"), "POST");
     let nothing = preflight("https://app.example.com", "/api/v1/no/such/route").await.unwrap();

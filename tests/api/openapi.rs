@@ -12,11 +12,23 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/revoke"),
+    ("POST", "/api/v1/auth/password-reset"),
     ("GET", "/api/v1/users/me"),
+    ("PATCH", "/api/v1/users/me"),
+    ("DELETE", "/api/v1/users/me"),
     ("POST", "/api/v1/users/me/sign-out-everywhere"),
+    ("POST", "/api/v1/users/me/password"),
+    ("GET", "/api/v1/users/me/logins"),
+    ("DELETE", "/api/v1/users/me/logins/{id}"),
+    ("GET", "/api/v1/users/me/events"),
     ("GET", "/api/v1/users"),
     ("GET", "/api/v1/users/{id}"),
     ("PATCH", "/api/v1/users/{id}"),
+    ("DELETE", "/api/v1/users/{id}"),
+    ("POST", "/api/v1/users/{id}/password-reset"),
+    ("GET", "/api/v1/users/{id}/logins"),
+    ("DELETE", "/api/v1/users/{id}/logins/{login_id}"),
+    ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/admin/keys"),
     ("POST", "/api/v1/admin/keys/rotate"),
     ("GET", "/api/v1/health"),
@@ -54,13 +66,14 @@ async fn the_document_lists_exactly_the_operations_the_router_serves() {
     // Each documented operation is served: the router answers it with something other than
     // its "no such route" (404) or "no such method" (405).
     for (method, path) in operations(&doc) {
-        let url = app.url(&path.replace("{id}", &uuid::Uuid::new_v4().to_string()));
+        let id = uuid::Uuid::new_v4().to_string();
+        let url = app.url(&path.replace("{id}", &id).replace("{login_id}", &id));
         let response = app.client.request(Method::from_bytes(method.as_bytes()).unwrap(), url).send().await.unwrap();
         let status = response.status().as_u16();
         assert!(status != 404 && status != 405, "{method} {path} answered {status}");
     }
     // And a method the document does not list on a documented path is 405.
-    let response = app.client.delete(app.url("/api/v1/users/me")).send().await.unwrap();
+    let response = app.client.put(app.url("/api/v1/users/me")).send().await.unwrap();
     assert_eq!(response.status(), 405);
 }
 
