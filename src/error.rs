@@ -157,7 +157,14 @@ impl AppError {
 
     /// The JSON body of every error: `{"error", "error_description", "fields"?}`.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody { error: self.code().to_owned(), error_description: self.to_string(), fields: self.fields().cloned() }
+        // A 409 about one input (a taken username or email) names it as a 422 would.
+        let fields = match self {
+            AppError::Conflict { field: Some(field), message } => {
+                Some(FieldErrors::from([(field.clone(), message.clone())]))
+            }
+            other => other.fields().cloned(),
+        };
+        ErrorBody { error: self.code().to_owned(), error_description: self.to_string(), fields }
     }
 }
 

@@ -98,7 +98,7 @@ pub async fn token(State(state): State<AppState>, Client(client): Client, form: 
         "password" => state.auth.login(required("username")?, required("password")?, &client).await?,
         // RFC 6749 §5.2: every unusable refresh token is `invalid_grant`, a disabled account's too.
         "refresh_token" => {
-            let (pair, _) = state.auth.refresh(required("refresh_token")?).await.map_err(|e| match e {
+            let (pair, _) = state.auth.refresh(required("refresh_token")?, &client).await.map_err(|e| match e {
                 AppError::AccountDisabled => AppError::InvalidGrant,
                 other => other,
             })?;

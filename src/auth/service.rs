@@ -411,9 +411,9 @@ impl AuthService {
     /// the retry gets a new pair of the same login and the unused successor is revoked. Any
     /// token of a disabled account is `AccountDisabled`. Answers the new pair and the account
     /// as it is now.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<(TokenPair, User), AppError> {
+    pub async fn refresh(&self, refresh_token: &str, client: &ClientInfo) -> Result<(TokenPair, User), AppError> {
         let mut replay = false;
-        let outcome = self.rotate_refresh(refresh_token, &mut replay).await;
+        let outcome = self.rotate_refresh(refresh_token, client, &mut replay).await;
         let result = match (&outcome, replay) {
             (_, true) => "replay",
             (Ok(_), _) => "success",
@@ -424,7 +424,12 @@ impl AuthService {
         outcome
     }
 
-    async fn rotate_refresh(&self, refresh_token: &str, replay: &mut bool) -> Result<(TokenPair, User), AppError> {
+    async fn rotate_refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+        replay: &mut bool,
+    ) -> Result<(TokenPair, User), AppError> {
         let Some(record) = logins::find_refresh(&self.db, &refresh_token_hash(refresh_token)).await? else {
             return Err(AppError::InvalidGrant);
         };
@@ -436,11 +441,11 @@ impl AuthService {
         let now = now_micros();
         let how = match record.used_at {
             Some(used_at) if self.in_grace(used_at, now) && record.is_live(now) => Rotation::GraceRetry,
-            Some(_) => return Err(self.replayed(replay, &record, "a used refresh token came back").await),
+            Some(_) => return Err(self.replayed(replay, &record, client, "a used refresh token came back").await),
             // Only a grace retry revokes one token of a login that goes on: its holder is the
             // owner (or the thief) of the pair the retry replaced. Either way, a replay.
             None if record.revoked_at.is_some() && record.login_ended_at.is_none() => {
-                return Err(self.replayed(replay, &record, "a token revoked by a grace retry came back").await);
+                return Err(self.replayed(replay, &record, client, "a token revoked by a grace retry came back").await);
             }
             None if !record.is_live(now) => return Err(AppError::InvalidGrant),
             None => Rotation::Fresh,
@@ -458,7 +463,7 @@ impl AuthService {
         )
         .await?;
         if !rotated {
-            return Err(self.replayed(replay, &record, "a refresh token was used twice at once").await);
+            return Err(self.replayed(replay, &record, client, "a refresh token was used twice at once").await);
         }
         let pair = TokenPair {
             access_token: self.keys.issue(parse_stored_id(&record.user.id)?, parse_stored_id(&record.login_id)?)?,
@@ -470,12 +475,20 @@ impl AuthService {
 
     /// A replayed refresh token: its whole login ends (the thief's copy and the owner's alike),
     /// and the answer is the same `invalid_grant` as any unusable token.
-    async fn replayed(&self, replay: &mut bool, record: &logins::RefreshRecord, what: &'static str) -> AppError {
+    async fn replayed(
+        &self,
+        replay: &mut bool,
+        record: &logins::RefreshRecord,
+        client: &ClientInfo,
+        what: &'static str,
+    ) -> AppError {
         *replay = true;
         let login_id = &record.login_id;
         tracing::warn!(login_id, "{what}: a replay; ending its login");
-        let event =
-            NewEvent::new(EventType::RefreshReplayed).user(&record.user.id).detail("login_id", login_id.as_str());
+        let event = NewEvent::new(EventType::RefreshReplayed)
+            .user(&record.user.id)
+            .client(client)
+            .detail("login_id", login_id.as_str());
         match logins::end_login(&self.db, &record.user.id, login_id, &event).await {
             Ok(_) => AppError::InvalidGrant,
             Err(e) => e.into(),
@@ -659,11 +672,12 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         let row = self.caller_row(caller).await?;
-        let new = Self::parse_password(new, Some(&row.username)).map_err(|e| AppError::field("new_password", e));
+        // A new password outside the policy is refused before the current one is checked:
+        // no guess was made, so nothing is charged to the throttle.
+        let new = Self::parse_password(new, Some(&row.username)).map_err(|e| AppError::field("new_password", e))?;
         if !self.confirm_password(&row, current, client).await? {
             return Err(AppError::field("current_password", WRONG_PASSWORD));
         }
-        let new = new?;
         let hash = self.hasher.hash(new.expose()).await?;
         let event = NewEvent::new(EventType::PasswordChanged).user(&row.id).actor(&row.id).client(client);
         if !logins::change_password(&self.db, &row.id, &row.password_hash, &hash, &caller.login_id, &event).await? {

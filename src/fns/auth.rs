@@ -66,7 +66,7 @@ pub async fn refresh() -> Result<SignedIn, AppError> {
     use crate::fns::context;
     let (parts, state) = context::same_origin_context()?;
     let token = state.refresh_cookie.read(&parts.headers).ok_or(AppError::InvalidGrant)?;
-    let (pair, user) = match state.auth.refresh(&token).await {
+    let (pair, user) = match state.auth.refresh(&token, &state.client_info(&parts)).await {
         Ok(refreshed) => refreshed,
         Err(e @ (AppError::InvalidGrant | AppError::AccountDisabled)) => {
             context::add_header(axum::http::header::SET_COOKIE, state.refresh_cookie.clear());

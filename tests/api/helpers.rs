@@ -134,6 +134,11 @@ impl Api {
         self.token(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
     }
 
+    /// Revokes a refresh token (RFC 7009): that login ends.
+    pub async fn revoke(&self, refresh_token: &str) -> Response {
+        self.client.post(self.url("/api/v1/auth/revoke")).form(&[("token", refresh_token)]).send().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, access: &str) -> Response {
         self.client.get(self.url(path)).bearer_auth(access).send().await.unwrap()
     }
@@ -149,6 +154,69 @@ impl Api {
 
     pub async fn me(&self, access: &str) -> Response {
         self.get("/api/v1/users/me", access).await
+    }
+
+    /// A POST with a JSON body, as `access`.
+    pub async fn post_json(&self, path: &str, access: &str, body: Value) -> Response {
+        self.client.post(self.url(path)).bearer_auth(access).json(&body).send().await.unwrap()
+    }
+
+    /// A DELETE without a body, as `access`.
+    pub async fn delete(&self, path: &str, access: &str) -> Response {
+        self.client.delete(self.url(path)).bearer_auth(access).send().await.unwrap()
+    }
+
+    /// A DELETE with a JSON body, as `access` (`DELETE /users/me` takes the password).
+    pub async fn delete_json(&self, path: &str, access: &str, body: Value) -> Response {
+        self.client.delete(self.url(path)).bearer_auth(access).json(&body).send().await.unwrap()
+    }
+
+    /// Logs in sending this `User-Agent`, asserting success (the login records it).
+    pub async fn tokens_with_agent(&self, username: &str, password: &str, user_agent: &str) -> Tokens {
+        let response = self
+            .client
+            .post(self.url("/api/v1/auth/token"))
+            .header("user-agent", user_agent)
+            .form(&[("grant_type", "password"), ("username", username), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "logging in {username}");
+        let body: Value = response.json().await.unwrap();
+        Tokens {
+            access: body["access_token"].as_str().unwrap().to_owned(),
+            refresh: body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Makes a password reset link for `user_id` as the admin `admin_access`, asserting 201;
+    /// returns the answer and the token taken from the link's fragment.
+    pub async fn reset_link(&self, admin_access: &str, user_id: &str) -> (Value, String) {
+        let response = self.post(&format!("/api/v1/users/{user_id}/password-reset"), admin_access).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "a reset link for {user_id}");
+        let body: Value = response.json().await.unwrap();
+        let url = body["reset_url"].as_str().unwrap_or_else(|| panic!("reset_url in {body}"));
+        let token = url.split_once("#token=").unwrap_or_else(|| panic!("#token= in {url}")).1.to_owned();
+        (body, token)
+    }
+
+    /// Spends a reset token (no bearer token: the person holding the link has none).
+    pub async fn reset_password(&self, token: &str, new_password: &str) -> Response {
+        self.client
+            .post(self.url("/api/v1/auth/password-reset"))
+            .json(&json!({ "token": token, "new_password": new_password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The audit log's events for `query` (e.g. `type=logout&limit=200`) read by the admin
+    /// `admin_access`, asserting 200: one page, newest first.
+    pub async fn audit(&self, admin_access: &str, query: &str) -> Vec<Value> {
+        let response = self.get(&format!("/api/v1/audit?{query}"), admin_access).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET /api/v1/audit?{query}");
+        let page: Value = response.json().await.unwrap();
+        page["items"].as_array().unwrap_or_else(|| panic!("items in {page}")).clone()
     }
 }
 
@@ -274,6 +342,21 @@ impl TestApp {
         })
     }
 
+    /// Runs `statement` in a transaction held open for `hold`, then commits it: what the
+    /// statement locks (a row on PostgreSQL, every write on SQLite) stays locked that long,
+    /// so that requests sent meanwhile get past their reads and queue at their first write.
+    pub async fn hold_lock(&self, statement: &str, hold: std::time::Duration) {
+        with_pool!(&self.db, pool => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("{statement}: {e}"));
+            tokio::time::sleep(hold).await;
+            tx.commit().await.unwrap();
+        })
+    }
+
     /// Runs a statement that returns no rows; returns how many rows it changed.
     pub async fn sql_execute(&self, sql: &str) -> u64 {
         with_pool!(&self.db, pool => {
@@ -305,4 +388,11 @@ pub async fn expect_error(response: Response, status: u16, code: &str) -> Value 
 
 pub fn www_authenticate(response: &Response) -> String {
     response.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+}
+
+/// An RFC 3339 time of a response (`created_at`, `expires_at`, an event's `at`), parsed.
+pub fn rfc3339(value: &Value) -> time::OffsetDateTime {
+    let text = value.as_str().unwrap_or_else(|| panic!("an RFC 3339 string, not {value}"));
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("{text:?} is not RFC 3339: {e}"))
 }

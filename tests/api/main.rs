@@ -5,7 +5,9 @@ mod helpers;
 
 mod accounts;
 mod admin;
+mod admin_tools;
 mod architecture;
+mod audit;
 mod cli;
 mod config_files;
 mod hardening;
@@ -16,6 +18,7 @@ mod logs;
 mod openapi;
 mod purge;
 mod resource_server;
+mod self_service;
 mod server_fns;
 mod startup;
 mod tokens;
