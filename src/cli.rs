@@ -31,6 +31,12 @@ enum Command {
         /// The account's username
         username: String,
     },
+    /// Print a single-use password reset link for an account (as the admin API makes one),
+    /// for an operator locked out of every admin account
+    ResetLink {
+        /// The account's username
+        username: String,
+    },
     /// The accounts
     Users {
         #[command(subcommand)]
@@ -73,6 +79,7 @@ impl Cli {
             Command::Serve => server::run().await,
             Command::Migrate => migrate().await,
             Command::CreateAdmin { username } => create_admin(&username).await,
+            Command::ResetLink { username } => reset_link(&username).await,
             Command::Users { command: UsersCommand::List { query } } => list_users(query).await,
             Command::Keys { command: KeysCommand::List } => list_keys().await,
             Command::Keys { command: KeysCommand::Rotate } => rotate_key().await,
@@ -110,6 +117,24 @@ async fn create_admin(username: &str) -> Result<(), String> {
     let outcome = state.auth.set_up_admin(username, password).await;
     state.db.close().await;
     println!("{}", outcome?);
+    Ok(())
+}
+
+async fn reset_link(username: &str) -> Result<(), String> {
+    let state = state().await?;
+    // The origin people reach this server at: GATEHOUSE_PUBLIC_URL, else the listen address.
+    let origin = match &state.public_url {
+        Some(url) => url.to_string(),
+        None => format!("http://{}", std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into())),
+    };
+    let link = state.auth.reset_link_for_operator(username, &origin).await;
+    state.db.close().await;
+    let link = link.map_err(|e| match e {
+        crate::error::AppError::NotFound => format!("no account is named {username:?}"),
+        other => format!("cannot make a reset link: {other}"),
+    })?;
+    println!("{}", link.reset_url);
+    println!("It works once, until {}. Hand it to the person yourself; a newer link voids it.", link.expires_at);
     Ok(())
 }
 

@@ -28,7 +28,7 @@ test("a person edits their profile, and a taken email is named next to the field
   await logsIn(page, username);
   await expect(page).toHaveURL(/\/me$/);
 
-  await page.getByRole("button", { name: "Edit profile" }).click();
+  await page.getByRole("link", { name: "Edit profile" }).click();
   await page.getByLabel("Email").fill(`${username}@example.com`);
   await page.getByLabel("Full name").fill("Ada Lovelace");
   await page.getByRole("button", { name: "Save profile" }).click();
@@ -36,7 +36,7 @@ test("a person edits their profile, and a taken email is named next to the field
   await expect(page.getByRole("definition").filter({ hasText: `${username}@example.com` })).toBeVisible();
   await expect(page.getByRole("definition").filter({ hasText: "Ada Lovelace" })).toBeVisible();
 
-  await page.getByRole("button", { name: "Edit profile" }).click();
+  await page.getByRole("link", { name: "Edit profile" }).click();
   await page.getByLabel("Email").fill(taken.toUpperCase());
   await page.getByRole("button", { name: "Save profile" }).click();
   await expect(page.getByText("That email is already in use")).toBeVisible();

@@ -196,13 +196,18 @@ pub async fn end_login(db: &Db, user_id: &str, login_id: &str, event: &NewEvent)
     let now = now_micros();
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let ended = sqlx::query("UPDATE logins SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL")
-            .bind(now)
-            .bind(login_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        // Live as `live_logins` says: not ended, with a refresh token that can still be used.
+        let ended = sqlx::query(
+            "UPDATE logins SET ended_at = $1 WHERE id = $2 AND user_id = $3 AND ended_at IS NULL \
+             AND EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.login_id = logins.id AND r.revoked_at IS NULL \
+                 AND r.used_at IS NULL AND r.expires_at > $1)",
+        )
+        .bind(now)
+        .bind(login_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if ended != 1 {
             tx.rollback().await?;
             return Ok(false);

@@ -21,10 +21,11 @@ pub async fn create(
     let now = now_micros();
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        sqlx::query("DELETE FROM password_resets WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        // One statement replaces the older link: two links made at once cannot both insert.
         let inserted = sqlx::query(
             "INSERT INTO password_resets (user_id, token_hash, created_by, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash, \
+             created_by = excluded.created_by, created_at = excluded.created_at, expires_at = excluded.expires_at",
         )
         .bind(user_id)
         .bind(token_hash)

@@ -277,7 +277,7 @@ impl AuthService {
         self.charge(&address, &limits.login_per_address).await?;
         if let Err(refused) = self.charge(&account, &limits.login_per_account).await {
             throttle::refund(&self.db, &address, &limits.login_per_address).await?;
-            self.note_throttled(username, client).await;
+            self.note_throttled(username, client);
             return Err(refused);
         }
         let outcome = self.check_password(username, password, client).await;
@@ -315,23 +315,38 @@ impl AuthService {
         throttle::reset(&self.db, &throttle::account_key(username)).await.map_err(AppError::from)
     }
 
-    /// Records `login.throttled` for an account refused by its throttle, at most once a
-    /// minute per account (a guesser refused a thousand times writes one event, not a
-    /// thousand). Names that are no account are not recorded. A failure is only logged: the
-    /// answer is 429 either way.
-    async fn note_throttled(&self, username: &str, client: &ClientInfo) {
-        let noted = async {
-            let Ok(name) = Username::parse(username) else { return Ok(()) };
-            let Some(row) = users::find_by_username(&self.db, name.as_str()).await? else { return Ok(()) };
-            let minute_ago = now_micros() - 60_000_000;
-            if audit::latest_since(&self.db, &row.id, EventType::LoginThrottled, minute_ago).await? {
-                return Ok(());
+    /// Records `login.throttled` for an account refused by its throttle, about once a minute
+    /// per account at most (a guesser refused a thousand times writes one event, not a
+    /// thousand). Names that are no account are not recorded. It runs beside the answer, not
+    /// before it: the 429 takes the same time whether the name is an account or not. A
+    /// failure is only logged.
+    fn note_throttled(&self, username: &str, client: &ClientInfo) {
+        let (db, username, client) = (self.db.clone(), username.to_owned(), client.clone());
+        tokio::spawn(async move {
+            let noted = async {
+                let Ok(name) = Username::parse(&username) else { return Ok(()) };
+                let Some(row) = users::find_by_username(&db, name.as_str()).await? else { return Ok(()) };
+                let minute_ago = now_micros() - 60_000_000;
+                if audit::latest_since(&db, &row.id, EventType::LoginThrottled, minute_ago).await? {
+                    return Ok(());
+                }
+                audit::insert(&db, &NewEvent::new(EventType::LoginThrottled).user(&row.id).client(&client)).await
+            };
+            if let Err(e) = noted.await {
+                tracing::warn!(error = %e, "could not record a throttled login");
             }
-            audit::insert(&self.db, &NewEvent::new(EventType::LoginThrottled).user(&row.id).client(client)).await
-        };
-        if let Err(e) = noted.await {
-            tracing::warn!(error = %e, "could not record a throttled login");
-        }
+        });
+    }
+
+    /// Writes an event that records no other change (a failed login) beside the answer, so
+    /// that the answer's time does not depend on it (nor, so, on whether the account exists).
+    fn record_beside(&self, event: NewEvent) {
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = audit::insert(&db, &event).await {
+                tracing::warn!(error = %e, kind = %event.kind, "could not record an event");
+            }
+        });
     }
 
     async fn check_password(&self, username: &str, password: &str, client: &ClientInfo) -> Result<TokenPair, AppError> {
@@ -357,8 +372,9 @@ impl AuthService {
         let verified = self.hasher.verify(password, &row.password_hash).await?;
         if !verified.matches || row.disabled {
             let reason = if verified.matches { "disabled" } else { "password" };
-            let event = NewEvent::new(EventType::LoginFailed).user(&row.id).client(client).detail("reason", reason);
-            audit::insert(&self.db, &event).await?;
+            self.record_beside(
+                NewEvent::new(EventType::LoginFailed).user(&row.id).client(client).detail("reason", reason),
+            );
             return Err(AppError::InvalidGrant);
         }
         if verified.outdated {
@@ -625,7 +641,7 @@ impl AuthService {
         self.charge(&address, &limits.login_per_address).await?;
         if let Err(refused) = self.charge(&account, &limits.login_per_account).await {
             throttle::refund(&self.db, &address, &limits.login_per_address).await?;
-            self.note_throttled(&row.username, client).await;
+            self.note_throttled(&row.username, client);
             return Err(refused);
         }
         let verified = if password.len() > MAX_PASSWORD_BYTES {
@@ -764,7 +780,8 @@ impl AuthService {
             .user(user_id)
             .actor(&admin.current().user.id)
             .client(client)
-            .detail("login_id", login_id);
+            .detail("login_id", login_id)
+            .detail("by", "admin");
         if logins::end_login(&self.db, user_id, login_id, &event).await? { Ok(()) } else { Err(AppError::NotFound) }
     }
 
@@ -778,19 +795,38 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<ResetLink, AppError> {
         let id = Uuid::parse_str(user_id).map_err(|_| AppError::NotFound)?.to_string();
+        let admin_id = &admin.current().user.id;
+        let event = NewEvent::new(EventType::PasswordResetLinkCreated).actor(admin_id).client(client);
+        let link = self.make_reset_link(&id, admin_id, origin, event).await?;
+        tracing::info!(user_id = %id, admin_id = %admin_id, "password reset link created");
+        Ok(link)
+    }
+
+    /// A password reset link for the account named `username`, for the operator's command
+    /// line (an operator locked out of every admin account).
+    pub async fn reset_link_for_operator(&self, username: &str, origin: &str) -> Result<ResetLink, AppError> {
+        let name = Username::parse(username).map_err(|_| AppError::NotFound)?;
+        let row = users::find_by_username(&self.db, name.as_str()).await?.ok_or(AppError::NotFound)?;
+        let event = NewEvent::new(EventType::PasswordResetLinkCreated).detail("by", "operator");
+        let link = self.make_reset_link(&row.id, "operator", origin, event).await?;
+        tracing::info!(user_id = %row.id, "password reset link created from the command line");
+        Ok(link)
+    }
+
+    async fn make_reset_link(
+        &self,
+        user_id: &str,
+        created_by: &str,
+        origin: &str,
+        event: NewEvent,
+    ) -> Result<ResetLink, AppError> {
         let token = new_refresh_token();
         let ttl = i64::try_from(self.policies.reset_ttl_seconds.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         let expires_at = now_micros().saturating_add(ttl);
-        let event = NewEvent::new(EventType::PasswordResetLinkCreated)
-            .user(&id)
-            .actor(&admin.current().user.id)
-            .client(client)
-            .detail("expires_at", rfc3339(expires_at));
-        let admin_id = &admin.current().user.id;
-        if !resets::create(&self.db, &id, &refresh_token_hash(&token), admin_id, expires_at, &event).await? {
+        let event = event.user(user_id).detail("expires_at", rfc3339(expires_at));
+        if !resets::create(&self.db, user_id, &refresh_token_hash(&token), created_by, expires_at, &event).await? {
             return Err(AppError::NotFound);
         }
-        tracing::info!(user_id = %id, admin_id = %admin_id, "password reset link created");
         Ok(ResetLink { reset_url: format!("{origin}/reset-password#token={token}"), expires_at: rfc3339(expires_at) })
     }
 
@@ -854,7 +890,8 @@ impl AuthService {
         }
         // The operator's own account is never left locked by guessers across a restart.
         self.unlock(name.as_str()).await.map_err(|e| format!("cannot unlock the admin account: {e}"))?;
-        users::promote_to_enabled_admin(&self.db, &row.id)
+        let event = NewEvent::new(EventType::UserUpdated).detail("by", "configuration");
+        users::promote_to_enabled_admin(&self.db, &row, event)
             .await
             .map_err(|e| format!("cannot promote the admin account: {e}"))?;
         tracing::info!(username = %row.username, "configured admin exists; made sure it is an enabled admin");
@@ -879,15 +916,11 @@ impl AuthService {
             return Ok(format!("Created the admin {name}."));
         };
         let hash = self.hasher.hash(password.expose()).await.map_err(|e| format!("cannot hash the password: {e}"))?;
-        // One statement for the account; its logins end next (run the command again if that
-        // step fails: it finds the account already an admin and ends them then).
-        users::make_admin_with_password(&self.db, &row.id, &hash)
+        // One transaction: the account, the end of its logins, and the event.
+        let event = NewEvent::new(EventType::PasswordReset).detail("by", "operator");
+        users::make_admin_with_password(&self.db, &row, &hash, event)
             .await
             .map_err(|e| format!("cannot make the account an admin: {e}"))?;
-        let event = NewEvent::new(EventType::PasswordReset).user(&row.id).detail("by", "operator");
-        logins::end_all_logins(&self.db, &row.id, None, Some(&event))
-            .await
-            .map_err(|e| format!("cannot end the account's logins: {e}"))?;
         self.unlock(name.as_str()).await.map_err(|e| format!("cannot unlock the account: {e}"))?;
         tracing::info!(username = %row.username, "account made an enabled admin from the command line");
         Ok(format!("{} is an enabled admin with the new password; its logins have ended.", row.username))

@@ -7,7 +7,7 @@
 
 use super::keys::{self, KeyAlgorithm, KeyMaterial, KeyRow, OpenError, Sealer};
 use crate::{
-    audit::repository::NewEvent,
+    audit::{EventType, repository::NewEvent},
     db::{Db, now_micros},
     error::AppError,
 };
@@ -186,8 +186,10 @@ impl TokenKeys {
             // Nothing signs yet: the first key signs at once. Another algorithm signs now
             // (the configuration changed): the new key is published first, as a rotation.
             let delay = if newest_alg.is_none() { 0 } else { delay };
+            let event =
+                newest_alg.is_some().then(|| NewEvent::new(EventType::KeyRotated).detail("by", "configuration"));
             let info = keys
-                .add_key(db, delay, None)
+                .add_key(db, delay, event)
                 .await
                 .map_err(|e| format!("GATEHOUSE_DATABASE_URL: cannot store a new signing key: {e}"))?;
             tracing::info!(kid = %info.kid, alg = %info.alg, "made a signing key");

@@ -43,6 +43,7 @@ fn AuditLog() -> impl IntoView {
     // The `before` of each page already seen, so "Newer" can go back.
     let trail = RwSignal::new(Vec::<Option<String>>::new());
     let mounted = RwSignal::new(false);
+    let unknown_user = RwSignal::new(false);
     Effect::new(move || mounted.set(true));
     let page = LocalResource::new(move || {
         let Query { kind, username, before } = query.get();
@@ -70,18 +71,23 @@ fn AuditLog() -> impl IntoView {
                 <div class="field">
                     <label for="audit-user">"User"</label>
                     <input id="audit-user" name="user" type="search" placeholder="Username"
+                        aria-invalid=move || unknown_user.get().then_some("true")
+                        aria-describedby=move || unknown_user.get().then_some("audit-user-error")
                         prop:value=move || username.get() on:input=move |ev| username.set(event_target_value(&ev))/>
+                    <p class="field-error" id="audit-user-error" hidden=move || !unknown_user.get()>
+                        "No account has that username"
+                    </p>
                 </div>
                 <button type="submit" class="button primary">"Filter"</button>
             </form>
             <Show when=move || mounted.get() fallback=|| view! { <p class="muted">"Loading events…"</p> }>
                 <Transition fallback=|| view! { <p class="muted">"Loading events…"</p> }>
                     {move || Suspend::new(async move {
-                        match page.await {
-                            Err(e) => {
-                                let text = e.message_for("user").unwrap_or_else(|| sentence(&e));
-                                view! { <Alert message=Signal::stored(Some(text))/> }.into_any()
-                            }
+                        let result = page.await;
+                        unknown_user.set(matches!(&result, Err(e) if e.message_for("user").is_some()));
+                        match result {
+                            Err(e) if e.message_for("user").is_some() => ().into_any(),
+                            Err(e) => view! { <Alert message=Signal::stored(Some(sentence(&e)))/> }.into_any(),
                             Ok(lines) => {
                                 let next = lines.next_before.clone();
                                 let has_newer = !trail.with(Vec::is_empty);

@@ -31,7 +31,11 @@ pub fn AdminUserPage() -> impl IntoView {
     view! {
         <Title text="Account"/>
         {move || match access.get() {
-            (false, _) => view! { <Redirect path=format!("/login?next=/admin/users/{}", id.get())/> }.into_any(),
+            (false, _) => {
+                // Only an id's own characters go into the link back.
+                let id: String = id.get().chars().filter(|c| c.is_ascii_hexdigit() || *c == '-').collect();
+                view! { <Redirect path=format!("/login?next=/admin/users/{id}")/> }.into_any()
+            }
             (true, false) => view! { <Forbidden/> }.into_any(),
             (true, true) => view! { <Account id=id/> }.into_any(),
         }}
@@ -75,6 +79,7 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
     let navigate = use_navigate();
     let AccountDetail { user, logins, events } = detail;
     let message = RwSignal::new(None::<String>);
+    let failure = RwSignal::new(None::<String>);
     let link = RwSignal::new(None::<ResetLink>);
     let copied = RwSignal::new(false);
     let confirming = RwSignal::new(false);
@@ -88,10 +93,11 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
             let id = id.get_value();
             match authed(session, || update_user(id.clone(), role, disabled)).await {
                 Ok(updated) => {
+                    failure.set(None);
                     message.set(Some(format!("{} updated", updated.username)));
                     reload.run(());
                 }
-                Err(e) => message.set(Some(sentence(&e))),
+                Err(e) => failure.set(Some(sentence(&e))),
             }
             busy.set(false);
         });
@@ -104,9 +110,9 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
             match authed(session, || create_reset_link(id.clone())).await {
                 Ok(created) => {
                     link.set(Some(created));
-                    message.set(None);
+                    failure.set(None);
                 }
-                Err(e) => message.set(Some(sentence(&e))),
+                Err(e) => failure.set(Some(sentence(&e))),
             }
             busy.set(false);
         });
@@ -118,7 +124,7 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
             let id = id.get_value();
             match authed(session, || delete_user(id.clone())).await {
                 Ok(()) => navigate("/admin/users", Default::default()),
-                Err(e) => message.set(Some(sentence(&e))),
+                Err(e) => failure.set(Some(sentence(&e))),
             }
             busy.set(false);
         });
@@ -128,7 +134,7 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
             let (id, login_id) = (id.get_value(), login.id.clone());
             match authed(session, || end_user_login(id.clone(), login_id.clone())).await {
                 Ok(()) => reload.run(()),
-                Err(e) => message.set(Some(sentence(&e))),
+                Err(e) => failure.set(Some(sentence(&e))),
             }
         });
     });
@@ -156,9 +162,8 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
                 <dt>"Created"</dt><dd><time datetime=user.created_at.clone()>{created}</time></dd>
                 <dt>"Id"</dt><dd><code>{user.id.clone()}</code></dd>
             </dl>
-            <div role="status" class="notice" hidden=move || message.with(Option::is_none)>
-                {move || message.get().unwrap_or_default()}
-            </div>
+            <p role="status" class="status">{move || message.get()}</p>
+            <Alert message=failure/>
             <div class="actions">
                 <button type="button" class="button" disabled=move || busy.get()
                     on:click=move |_| change(None, Some(new_disabled))>{toggle_label}</button>

@@ -94,7 +94,8 @@ fn ProfileEditor() -> impl IntoView {
     let pending = RwSignal::new(false);
     let failure = RwSignal::new(None::<AppError>);
     let saved = RwSignal::new(false);
-    let start = move |_| {
+    let start = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
         if let Some(user) = session.user_untracked() {
             email.set(user.email.unwrap_or_default());
             full_name.set(user.full_name.unwrap_or_default());
@@ -134,12 +135,12 @@ fn ProfileEditor() -> impl IntoView {
         });
     };
     view! {
-        <p role="status" class="success" hidden=move || !saved.get()>"Profile saved"</p>
+        <p role="status" class="status">{move || saved.get().then_some("Profile saved")}</p>
         <Show
             when=move || open.get()
-            fallback=move || view! { <button type="button" class="button" on:click=start>"Edit profile"</button> }
+            fallback=move || view! { <p><a href="#profile-email" on:click=start>"Edit profile"</a></p> }
         >
-            <form class="profile-form" on:submit=on_submit novalidate>
+            <form class="profile-form" method="post" on:submit=on_submit novalidate>
                 <Alert message=alert/>
                 <Field id="profile-email" name="email" label="Email" kind="email" autocomplete="email"
                     value=email error=email_error/>

@@ -22,7 +22,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let token = RwSignal::new(None::<String>);
     let read = RwSignal::new(false);
     Effect::new(move || {
-        token.set(take_token_from_fragment());
+        token.set(token_from_fragment());
         read.set(true);
     });
     let new = RwSignal::new(String::new());
@@ -54,6 +54,10 @@ pub fn ResetPasswordPage() -> impl IntoView {
         pending.set(true);
         leptos::task::spawn_local(async move {
             let result = reset_password(token, password).await;
+            if result.is_ok() {
+                // Spent: it leaves the address bar and the history entry.
+                forget_fragment();
+            }
             outcome.set(Some(result));
             pending.set(false);
         });
@@ -87,25 +91,27 @@ pub fn ResetPasswordPage() -> impl IntoView {
     }
 }
 
-/// The `token` of `#token=…`, removed from the address bar (and so from the history) once
-/// read. `None` on the server, which never sees the fragment.
-fn take_token_from_fragment() -> Option<String> {
+/// The `token` of `#token=…`. `None` on the server, which never sees the fragment.
+fn token_from_fragment() -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        let window = web_sys::window()?;
-        let location = window.location();
-        let hash = location.hash().ok()?;
-        let token = hash
-            .trim_start_matches('#')
+        let hash = web_sys::window()?.location().hash().ok()?;
+        hash.trim_start_matches('#')
             .split('&')
             .find_map(|pair| pair.strip_prefix("token="))
             .filter(|t| !t.is_empty())
-            .map(str::to_owned);
-        if let (Ok(history), Ok(path)) = (window.history(), location.pathname()) {
-            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
-        }
-        token
+            .map(str::to_owned)
     }
     #[cfg(not(feature = "hydrate"))]
     None
+}
+
+/// Takes the fragment out of the address bar and of this history entry.
+fn forget_fragment() {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window()
+        && let (Ok(history), Ok(path)) = (window.history(), window.location().pathname())
+    {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path));
+    }
 }

@@ -54,6 +54,8 @@ pub fn SecurityPage() -> impl IntoView {
 #[component]
 fn PasswordSection() -> impl IntoView {
     let session = Session::get();
+    let mounted = RwSignal::new(false);
+    Effect::new(move || mounted.set(true));
     let current = RwSignal::new(String::new());
     let new = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
@@ -85,7 +87,7 @@ fn PasswordSection() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="password-heading">
             <h2 id="password-heading">"Password"</h2>
-            <form on:submit=on_submit novalidate>
+            <form method="post" on:submit=on_submit novalidate>
                 <Alert message=alert/>
                 <Field id="current-password" name="current_password" label="Current password" kind="password"
                     autocomplete="current-password" value=current
@@ -93,10 +95,11 @@ fn PasswordSection() -> impl IntoView {
                 <Field id="new-password" name="new_password" label="New password" kind="password"
                     autocomplete="new-password" value=new hint="At least 8 characters"
                     error=Signal::derive(move || field_error("new_password"))/>
-                <p role="status" class="success" hidden=move || !matches!(outcome.get(), Some(Ok(())))>
-                    {PASSWORD_CHANGED}
+                <p role="status" class="status">
+                    {move || matches!(outcome.get(), Some(Ok(()))).then_some(PASSWORD_CHANGED)}
                 </p>
-                <button type="submit" class="button primary" disabled=move || pending.get()>
+                // Enabled once hydrated: a form sent before would go nowhere useful.
+                <button type="submit" class="button primary" disabled=move || pending.get() || !mounted.get()>
                     {move || if pending.get() { "Changing…" } else { "Change password" }}
                 </button>
             </form>
@@ -231,6 +234,8 @@ fn HistorySection() -> impl IntoView {
 #[component]
 fn DeleteSection() -> impl IntoView {
     let session = Session::get();
+    let mounted = RwSignal::new(false);
+    Effect::new(move || mounted.set(true));
     let navigate = use_navigate();
     let password = RwSignal::new(String::new());
     let confirming = RwSignal::new(false);
@@ -268,11 +273,11 @@ fn DeleteSection() -> impl IntoView {
         <section class="card" aria-labelledby="delete-heading">
             <h2 id="delete-heading">"Delete account"</h2>
             <p>"Your account, its sign-ins and its tokens are deleted for good. Your username becomes free for anyone."</p>
-            <form on:submit=on_submit novalidate>
+            <form method="post" on:submit=on_submit novalidate>
                 <Alert message=alert/>
                 <Field id="delete-password" name="password" label="Password" kind="password"
                     autocomplete="current-password" value=password error=field_error/>
-                <button type="submit" class="button danger" disabled=move || pending.get()>"Delete my account"</button>
+                <button type="submit" class="button danger" disabled=move || pending.get() || !mounted.get()>"Delete my account"</button>
             </form>
             <ConfirmDialog
                 id="delete-account-dialog"

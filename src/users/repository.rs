@@ -277,6 +277,11 @@ pub async fn update_role_status(
                 return Ok(UpdateOutcome::LastAdmin);
             }
         }
+        if row.role == before.role && row.disabled == before.disabled {
+            // Nothing changes: nothing is written, and no event records a non-change.
+            tx.rollback().await?;
+            return Ok(UpdateOutcome::Updated(row));
+        }
         sqlx::query("UPDATE users SET role = $1, disabled = $2 WHERE id = $3")
             .bind(&row.role)
             .bind(row.disabled)
@@ -328,6 +333,12 @@ pub async fn update_profile(
 ) -> Result<ProfileOutcome, sqlx::Error> {
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
+        // A write first: it locks the row (PostgreSQL) or takes the write lock (SQLite), so
+        // two edits at once are serialised and neither is lost.
+        let locked = sqlx::query("UPDATE users SET id = id WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        if locked.rows_affected() != 1 {
+            return Ok(ProfileOutcome::NotFound);
+        }
         let current: Option<UserRow> =
             sqlx::query_as(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
                 .bind(id)
@@ -342,6 +353,11 @@ pub async fn update_profile(
         }
         if let Some(full_name) = full_name {
             row.full_name = full_name.map(str::to_owned);
+        }
+        if row.email == before.email && row.full_name == before.full_name {
+            // Nothing changes: nothing is written, and no event records a non-change.
+            tx.rollback().await?;
+            return Ok(ProfileOutcome::Updated(row));
         }
         let updated = sqlx::query("UPDATE users SET email = $1, email_key = $2, full_name = $3 WHERE id = $4")
             .bind(&row.email)
@@ -404,14 +420,28 @@ pub async fn delete(db: &Db, id: &str, event: NewEvent) -> Result<DeleteOutcome,
     })
 }
 
-/// Makes an existing user an enabled admin (its password is kept).
-pub async fn promote_to_enabled_admin(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+/// Makes an existing user an enabled admin (its password is kept), recording `event`
+/// (`user.updated`) when that changed anything.
+pub async fn promote_to_enabled_admin(db: &Db, row: &UserRow, event: NewEvent) -> Result<(), sqlx::Error> {
+    if row.is_enabled_admin() {
+        return Ok(());
+    }
+    let (old, new) = changes(&[
+        ("role", Value::from(row.role.as_str()), Value::from("admin")),
+        ("disabled", Value::from(row.disabled), Value::from(false)),
+    ]);
+    let event = event.user(&row.id).detail("before", old).detail("after", new);
     with_pool!(db, pool => {
-        sqlx::query("UPDATE users SET role = 'admin', disabled = FALSE WHERE id = $1")
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ())
+        let mut tx = pool.begin().await?;
+        let changed = sqlx::query("UPDATE users SET role = 'admin', disabled = FALSE WHERE id = $1 AND (role <> 'admin' OR disabled)")
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if changed == 1 {
+            record!(&mut *tx, &event)?;
+        }
+        tx.commit().await
     })
 }
 
@@ -437,15 +467,29 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
     with_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await)
 }
 
-/// Makes an existing user an enabled admin with a new password hash, in one statement.
-pub async fn make_admin_with_password(db: &Db, id: &str, new_hash: &str) -> Result<(), sqlx::Error> {
+/// Makes an existing user an enabled admin with a new password hash and ends every one of its
+/// logins, recording `event` (`password.reset` by the operator), in one transaction.
+pub async fn make_admin_with_password(
+    db: &Db,
+    row: &UserRow,
+    new_hash: &str,
+    event: NewEvent,
+) -> Result<(), sqlx::Error> {
+    let (old, new) = changes(&[
+        ("role", Value::from(row.role.as_str()), Value::from("admin")),
+        ("disabled", Value::from(row.disabled), Value::from(false)),
+    ]);
+    let event = event.user(&row.id).detail("before", old).detail("after", new);
     with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
         sqlx::query("UPDATE users SET role = 'admin', disabled = FALSE, password_hash = $1 WHERE id = $2")
             .bind(new_hash)
-            .bind(id)
-            .execute(pool)
-            .await
-            .map(|_| ())
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+        crate::auth::logins::end_all!(&mut *tx, row.id.as_str(), None)?;
+        record!(&mut *tx, &event)?;
+        tx.commit().await
     })
 }
 

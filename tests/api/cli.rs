@@ -40,7 +40,7 @@ fn text(output: &Output) -> String {
 fn help_and_version_exit_0_and_a_usage_error_exits_2() {
     let help = gatehouse("sqlite::memory:", &["--help"], "");
     assert_eq!(help.status.code(), Some(0), "{}", text(&help));
-    for command in ["serve", "migrate", "create-admin", "users", "keys"] {
+    for command in ["serve", "migrate", "create-admin", "reset-link", "users", "keys"] {
         assert!(text(&help).contains(command), "--help names {command}: {}", text(&help));
     }
     let version = gatehouse("sqlite::memory:", &["--version"], "");
@@ -148,4 +148,30 @@ async fn keys_rotate_publishes_a_key_the_running_server_follows_and_keys_list_sh
         assert!(std::time::Instant::now() < deadline, "the server did not follow within 10 s: {jwks}");
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
+}
+
+#[tokio::test]
+async fn reset_link_prints_a_working_single_use_link_and_an_unknown_name_exits_1() {
+    let app = TestApp::spawn().await;
+    app.create_user("locked_out", PASSWORD).await;
+    let made = gatehouse(app.database_url(), &["reset-link", "LOCKED_OUT"], "");
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made));
+    let printed = String::from_utf8_lossy(&made.stdout).into_owned();
+    let url = printed.lines().next().unwrap_or_default();
+    assert!(url.starts_with("http://127.0.0.1:3000/reset-password#token="), "{printed}");
+    let token = url.split_once("#token=").unwrap().1;
+    let reset = |password: &'static str| {
+        let body = serde_json::json!({ "token": token, "new_password": password });
+        app.client.post(app.url("/api/v1/auth/password-reset")).json(&body).send()
+    };
+    assert_eq!(reset("a fresh passphrase here").await.unwrap().status(), 204);
+    assert_eq!(app.login("locked_out", "a fresh passphrase here").await.status(), 200);
+    assert_eq!(reset("another passphrase here").await.unwrap().status(), 400, "the link works once");
+    let events = app.sql_i64("SELECT COUNT(*) FROM audit_events WHERE type = 'password.reset_link_created'").await;
+    assert_eq!(events, 1);
+
+    let unknown = gatehouse(app.database_url(), &["reset-link", "nobody_here"], "");
+    assert_eq!(unknown.status.code(), Some(1));
+    assert_eq!(text(&unknown).trim().lines().count(), 1, "one line: {}", text(&unknown));
+    assert!(text(&unknown).contains("nobody_here"), "{}", text(&unknown));
 }
