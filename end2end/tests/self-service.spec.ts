@@ -111,7 +111,8 @@ test("a person deletes their account behind a confirmation, and the name is free
   await expect(page).toHaveURL(/\/me$/);
   await opensSecurity(page);
 
-  await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+  const section = page.getByRole("region", { name: "Delete account" });
+  await section.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Delete my account" }).click();
   const dialog = page.getByRole("dialog", { name: "Delete your account?" });
   await expect(dialog).toBeVisible();

@@ -221,7 +221,7 @@ pub fn EventTable(items: Vec<crate::audit::EventLine>) -> impl IntoView {
             view! {
                 <tr>
                     <td><time datetime=event.at.clone()>{short_time(&event.at)}</time></td>
-                    <td>{event.text.clone()}</td>
+                    <td class="wrap">{event.text.clone()}</td>
                     <td>{who(event.user_id.clone(), event.username.clone())}</td>
                     <td>{who(event.actor_id.clone(), event.actor_name.clone())}</td>
                     <td>{event.ip.clone().unwrap_or_else(|| "—".into())}</td>

@@ -22,6 +22,7 @@ pub fn MePage() -> impl IntoView {
     let navigate = use_navigate();
     let pending = RwSignal::new(false);
     let failed = RwSignal::new(None::<&'static str>);
+    let saved = RwSignal::new(false);
     let everywhere = move |_| {
         pending.set(true);
         let navigate = navigate.clone();
@@ -65,7 +66,7 @@ pub fn MePage() -> impl IntoView {
                             <dt>"Member since"</dt><dd><time datetime=user.created_at.clone()>{since}</time></dd>
                         </dl>
                         <Alert message=Signal::derive(move || failed.get().map(str::to_owned))/>
-                        <ProfileEditor/>
+                        <ProfileEditor saved=saved/>
                         <p><a href="/me/security">"Security"</a></p>
                         <div class="actions">
                             <LogoutButton/>
@@ -84,16 +85,16 @@ pub fn MePage() -> impl IntoView {
 /// What the profile form says when the email is another account's.
 pub const EMAIL_IN_USE: &str = "That email is already in use";
 
-/// "Edit profile": an inline form for the email and full name.
+/// "Edit profile": an inline form for the email and full name. `saved` outlives it: saving
+/// re-renders the profile (and so this form) with the new values.
 #[component]
-fn ProfileEditor() -> impl IntoView {
+fn ProfileEditor(saved: RwSignal<bool>) -> impl IntoView {
     let session = Session::get();
     let open = RwSignal::new(false);
     let email = RwSignal::new(String::new());
     let full_name = RwSignal::new(String::new());
     let pending = RwSignal::new(false);
     let failure = RwSignal::new(None::<AppError>);
-    let saved = RwSignal::new(false);
     let start = move |ev: leptos::ev::MouseEvent| {
         ev.prevent_default();
         if let Some(user) = session.user_untracked() {

@@ -25,6 +25,8 @@ pub fn SecurityPage() -> impl IntoView {
     let session = Session::get();
     let signed_in_on_arrival = session.user_untracked().is_some();
     let present = Memo::new(move |_| session.user().is_some());
+    // Set when the person deleted their account here: they go home, not to the login page.
+    let deleted = RwSignal::new(false);
     // Lists are fetched in the browser with the bearer token, once hydrated (the server
     // rendered the placeholders).
     let mounted = RwSignal::new(false);
@@ -32,6 +34,7 @@ pub fn SecurityPage() -> impl IntoView {
     view! {
         <Title text="Security"/>
         {move || match present.get() {
+            false if deleted.get() => view! { <Redirect path="/"/> }.into_any(),
             false if signed_in_on_arrival => view! { <Redirect path="/login"/> }.into_any(),
             false => view! { <Redirect path="/login?next=/me/security"/> }.into_any(),
             true => view! {
@@ -44,7 +47,7 @@ pub fn SecurityPage() -> impl IntoView {
                     <LoginsSection/>
                     <HistorySection/>
                 </Show>
-                <DeleteSection/>
+                <DeleteSection deleted=deleted/>
             }
             .into_any(),
         }}
@@ -232,7 +235,7 @@ fn HistorySection() -> impl IntoView {
 }
 
 #[component]
-fn DeleteSection() -> impl IntoView {
+fn DeleteSection(deleted: RwSignal<bool>) -> impl IntoView {
     let session = Session::get();
     let mounted = RwSignal::new(false);
     Effect::new(move || mounted.set(true));
@@ -252,6 +255,7 @@ fn DeleteSection() -> impl IntoView {
             let p = password.get_untracked();
             match authed(session, || delete_account(p.clone())).await {
                 Ok(()) => {
+                    deleted.set(true);
                     session.signed_out(Some(ACCOUNT_DELETED_NOTICE), true);
                     navigate("/", Default::default());
                 }
