@@ -154,14 +154,22 @@ pub async fn rotate(
     login_id: &str,
     token_hash: &str,
     expires_at: i64,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Rotated, sqlx::Error> {
     let now = now_micros();
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
+        // The login's row first, then its tokens: the order every writer takes them in (ending
+        // logins, deleting the account), so that two transactions never wait for each other.
+        let login = sqlx::query("UPDATE logins SET last_used_at = $1 WHERE id = $2").bind(now).bind(login_id).execute(&mut *tx).await?;
+        if login.rows_affected() != 1 {
+            // Deleted with its account by a transaction that committed meanwhile.
+            tx.rollback().await?;
+            return Ok(Rotated::Gone);
+        }
         let claimed = sqlx::query(how.claim_sql()).bind(now).bind(parent_id).execute(&mut *tx).await?.rows_affected();
         if claimed != 1 {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(Rotated::Refused);
         }
         let inserted = sqlx::query(
             "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
@@ -179,14 +187,23 @@ pub async fn rotate(
             // The login (its account) was deleted by a transaction that committed meanwhile.
             Err(e) if is_foreign_key_violation(&e) => {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(Rotated::Gone);
             }
             other => other?,
         };
-        sqlx::query("UPDATE logins SET last_used_at = $1 WHERE id = $2").bind(now).bind(login_id).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(Rotated::Yes)
     })
+}
+
+/// What [`rotate`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rotated {
+    Yes,
+    /// The claim failed: the token was used (or revoked) meanwhile, a replay.
+    Refused,
+    /// The login no longer exists (its account was deleted).
+    Gone,
 }
 
 /// Ends one login of `user_id`: its refresh tokens are revoked and its access tokens stop
@@ -343,25 +360,24 @@ macro_rules! end_all {
         let now = $crate::db::now_micros();
         let (user_id, keep): (&str, Option<&str>) = ($user_id, $keep);
         let keep = keep.unwrap_or("");
-        match sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
-             (SELECT id FROM logins WHERE user_id = $2 AND ended_at IS NULL AND id <> $3)",
-        )
-        .bind(now)
-        .bind(user_id)
-        .bind(keep)
-        .execute(&mut *$executor)
-        .await
+        // The logins first, then their tokens: the order `rotate` takes them in.
+        match sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
+            .bind(now)
+            .bind(user_id)
+            .bind(keep)
+            .execute(&mut *$executor)
+            .await
         {
-            Ok(_) => {
-                sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
-                    .bind(now)
-                    .bind(user_id)
-                    .bind(keep)
-                    .execute(&mut *$executor)
-                    .await
-                    .map(|_| ())
-            }
+            Ok(_) => sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
+                 (SELECT id FROM logins WHERE user_id = $2 AND id <> $3)",
+            )
+            .bind(now)
+            .bind(user_id)
+            .bind(keep)
+            .execute(&mut *$executor)
+            .await
+            .map(|_| ()),
             Err(e) => Err(e),
         }
     }};

@@ -478,8 +478,12 @@ impl AuthService {
             self.refresh_expiry(),
         )
         .await?;
-        if !rotated {
-            return Err(self.replayed(replay, &record, client, "a refresh token was used twice at once").await);
+        match rotated {
+            logins::Rotated::Yes => {}
+            logins::Rotated::Refused => {
+                return Err(self.replayed(replay, &record, client, "a refresh token was used twice at once").await);
+            }
+            logins::Rotated::Gone => return Err(AppError::InvalidGrant),
         }
         let pair = TokenPair {
             access_token: self.keys.issue(parse_stored_id(&record.user.id)?, parse_stored_id(&record.login_id)?)?,
