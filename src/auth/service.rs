@@ -271,6 +271,20 @@ impl AuthService {
         password: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair, AppError> {
+        self.as_login_attempt(username, client, self.check_password(username, password, client)).await
+    }
+
+    /// Runs `attempt`, a password guess at `username` from `client`, under the login
+    /// throttles: it is charged to the address and to the account first (429 while either is
+    /// blocked); a success clears the account's count and gives the address its charge back;
+    /// a wrong password (`InvalidGrant`) keeps both charges; any other failure was no guess
+    /// and gives both back.
+    async fn as_login_attempt<T>(
+        &self,
+        username: &str,
+        client: &ClientInfo,
+        attempt: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
         let limits = &self.policies.limits;
         let address = throttle::login_address_key(client.ip);
         let account = throttle::account_key(username);
@@ -280,7 +294,7 @@ impl AuthService {
             self.note_throttled(username, client);
             return Err(refused);
         }
-        let outcome = self.check_password(username, password, client).await;
+        let outcome = attempt.await;
         match &outcome {
             Ok(_) => {
                 if !limits.login_per_account.is_off() {
@@ -639,41 +653,24 @@ impl AuthService {
     /// throttles first (429 once blocked); a right one clears the account's count. A wrong
     /// one is recorded as `login.failed`.
     async fn confirm_password(&self, row: &UserRow, password: &str, client: &ClientInfo) -> Result<bool, AppError> {
-        let limits = &self.policies.limits;
-        let address = throttle::login_address_key(client.ip);
-        let account = throttle::account_key(&row.username);
-        self.charge(&address, &limits.login_per_address).await?;
-        if let Err(refused) = self.charge(&account, &limits.login_per_account).await {
-            throttle::refund(&self.db, &address, &limits.login_per_address).await?;
-            self.note_throttled(&row.username, client);
-            return Err(refused);
-        }
-        let verified = if password.len() > MAX_PASSWORD_BYTES {
-            Ok(false)
-        } else {
-            self.hasher.verify(password, &row.password_hash).await.map(|v| v.matches)
+        let check = async {
+            let matches =
+                password.len() <= MAX_PASSWORD_BYTES && self.hasher.verify(password, &row.password_hash).await?.matches;
+            if matches { Ok(()) } else { Err(AppError::InvalidGrant) }
         };
-        match verified {
-            Ok(true) => {
-                if !limits.login_per_account.is_off() {
-                    throttle::reset(&self.db, &account).await?;
-                }
-                throttle::refund(&self.db, &address, &limits.login_per_address).await?;
-            }
-            Ok(false) => {
+        match self.as_login_attempt(&row.username, client, check).await {
+            Ok(()) => Ok(true),
+            Err(AppError::InvalidGrant) => {
                 let event = NewEvent::new(EventType::LoginFailed)
                     .user(&row.id)
                     .actor(&row.id)
                     .client(client)
                     .detail("reason", "confirmation");
                 audit::insert(&self.db, &event).await?;
+                Ok(false)
             }
-            Err(_) => {
-                throttle::refund(&self.db, &account, &limits.login_per_account).await?;
-                throttle::refund(&self.db, &address, &limits.login_per_address).await?;
-            }
+            Err(e) => Err(e),
         }
-        verified
     }
 
     /// The caller's account as stored now (it may have been deleted since the token was read).

@@ -420,17 +420,22 @@ pub async fn delete(db: &Db, id: &str, event: NewEvent) -> Result<DeleteOutcome,
     })
 }
 
+/// `event` about `row`, with what making it an enabled admin changes before and after.
+fn promotion(row: &UserRow, event: NewEvent) -> NewEvent {
+    let (old, new) = changes(&[
+        ("role", Value::from(row.role.as_str()), Value::from("admin")),
+        ("disabled", Value::from(row.disabled), Value::from(false)),
+    ]);
+    event.user(&row.id).detail("before", old).detail("after", new)
+}
+
 /// Makes an existing user an enabled admin (its password is kept), recording `event`
 /// (`user.updated`) when that changed anything.
 pub async fn promote_to_enabled_admin(db: &Db, row: &UserRow, event: NewEvent) -> Result<(), sqlx::Error> {
     if row.is_enabled_admin() {
         return Ok(());
     }
-    let (old, new) = changes(&[
-        ("role", Value::from(row.role.as_str()), Value::from("admin")),
-        ("disabled", Value::from(row.disabled), Value::from(false)),
-    ]);
-    let event = event.user(&row.id).detail("before", old).detail("after", new);
+    let event = promotion(row, event);
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         let changed = sqlx::query("UPDATE users SET role = 'admin', disabled = FALSE WHERE id = $1 AND (role <> 'admin' OR disabled)")
@@ -475,11 +480,7 @@ pub async fn make_admin_with_password(
     new_hash: &str,
     event: NewEvent,
 ) -> Result<(), sqlx::Error> {
-    let (old, new) = changes(&[
-        ("role", Value::from(row.role.as_str()), Value::from("admin")),
-        ("disabled", Value::from(row.disabled), Value::from(false)),
-    ]);
-    let event = event.user(&row.id).detail("before", old).detail("after", new);
+    let event = promotion(row, event);
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         sqlx::query("UPDATE users SET role = 'admin', disabled = FALSE, password_hash = $1 WHERE id = $2")

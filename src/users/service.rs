@@ -126,10 +126,7 @@ impl UserService {
     /// [`Self::list`] for the operator's command line, who holds the database itself.
     pub async fn list_for_operator(&self, query: ListQuery) -> Result<UserPage, AppError> {
         let mut errors = FieldErrors::new();
-        let limit = query.limit.unwrap_or(DEFAULT_PAGE_SIZE);
-        if limit < 1 {
-            errors.insert("limit".into(), at_least(1));
-        }
+        let limit = page_size(query.limit).map_err(|_| errors.insert("limit".into(), at_least(1))).ok();
         let offset = query.offset.unwrap_or(0);
         if offset < 0 {
             errors.insert("offset".into(), at_least(0));
@@ -138,10 +135,9 @@ impl UserService {
         if q.is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
             errors.insert("q".into(), format!("Must be at most {MAX_QUERY_CHARS} characters"));
         }
-        if !errors.is_empty() {
+        let (Some(limit), true) = (limit, errors.is_empty()) else {
             return Err(AppError::Validation(errors));
-        }
-        let limit = limit.min(MAX_PAGE_SIZE);
+        };
         let (rows, total) = repository::list(&self.db, q, limit, offset).await?;
         Ok(UserPage { items: rows.iter().map(repository::UserRow::to_user).collect(), total, limit, offset })
     }
