@@ -5,12 +5,13 @@
 //! milliseconds. The database is a fresh SQLite file, or the PostgreSQL server named by
 //! `GATEHOUSE_BENCH_POSTGRES_URL` (a database is created and dropped).
 
-use gatehouse::{
-    audit::{
-        EventType,
-        repository::{self as audit, Filter},
-    },
-    db::{Db, PoolSettings},
+#[path = "support/bench_db.rs"]
+mod bench_db;
+
+use bench_db::BenchDb;
+use gatehouse::audit::{
+    EventType,
+    repository::{self as audit, Filter},
 };
 use std::time::Instant;
 
@@ -20,20 +21,8 @@ const RUNS: usize = 50;
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("gatehouse-bench-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (url, admin) = match std::env::var("GATEHOUSE_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("gatehouse_bench_audit_{}", std::process::id());
-            let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
-            (format!("{base}/{name}"), Some((pool, name)))
-        }
-        Err(_) => (format!("sqlite://{}", dir.join("bench.db").display()), None),
-    };
-    let db = Db::connect(&url, PoolSettings::default()).await.unwrap();
-    db.migrate().await.unwrap();
+    let bench = BenchDb::fresh("audit").await;
+    let db = bench.db.clone();
 
     let fill = Instant::now();
     let types: Vec<String> = EventType::ALL.iter().map(|t| format!("'{}'", t.as_str())).collect();
@@ -48,18 +37,8 @@ async fn main() {
     );
     let case =
         (0..kinds).fold(format!("CASE n % {kinds}"), |acc, i| format!("{acc} WHEN {i} THEN {}", types[i])) + " END";
-    let sql = sql.replace("(ARRAY_OR_CASE)", &case);
-    match &db {
-        Db::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
-    let analyze = "ANALYZE";
-    match &db {
-        Db::Sqlite(pool) => sqlx::query(analyze).execute(pool).await.map(|_| ()),
-        Db::Postgres(pool) => sqlx::query(analyze).execute(pool).await.map(|_| ()),
-    }
-    .unwrap();
+    bench.execute(sql.replace("(ARRAY_OR_CASE)", &case)).await;
+    bench.execute("ANALYZE".to_owned()).await;
     println!("events={EVENTS}");
     println!("fill_s={:.1}", fill.elapsed().as_secs_f64());
 
@@ -89,14 +68,5 @@ async fn main() {
         println!("{name}_max_ms={:.2}", times[RUNS - 1]);
     }
 
-    match &db {
-        Db::Sqlite(pool) => pool.close().await,
-        Db::Postgres(pool) => pool.close().await,
-    }
-    if let Some((pool, name)) = admin {
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&pool)
-            .await;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    bench.finish().await;
 }

@@ -4,9 +4,13 @@
 //! of those writes waited. The database is a fresh SQLite file, or the PostgreSQL server named
 //! by `GATEHOUSE_BENCH_POSTGRES_URL` (a database is created and dropped).
 
+#[path = "support/bench_db.rs"]
+mod bench_db;
+
+use bench_db::BenchDb;
 use gatehouse::{
     auth::{logins, throttle},
-    db::{Db, PoolSettings, now_micros},
+    db::now_micros,
 };
 use std::{
     sync::{
@@ -20,20 +24,8 @@ const CHAIN: i64 = 200_000;
 
 #[tokio::main]
 async fn main() {
-    let dir = std::env::temp_dir().join(format!("gatehouse-bench-purge-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (url, admin) = match std::env::var("GATEHOUSE_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("gatehouse_bench_purge_{}", std::process::id());
-            let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await.unwrap();
-            let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_owned();
-            (format!("{base}/{name}"), Some((pool, name)))
-        }
-        Err(_) => (format!("sqlite://{}", dir.join("bench.db").display()), None),
-    };
-    let db = Db::connect(&url, PoolSettings::default()).await.unwrap();
-    db.migrate().await.unwrap();
+    let bench = BenchDb::fresh("purge").await;
+    let db = bench.db.clone();
     let setup = [
         "INSERT INTO users (id, username, email, email_key, full_name, password_hash, role, disabled, created_at) \
          VALUES ('u', 'chained', NULL, NULL, NULL, 'x', 'user', FALSE, 0)"
@@ -47,11 +39,7 @@ async fn main() {
         ),
     ];
     for sql in setup {
-        match &db {
-            Db::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()),
-            Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()),
-        }
-        .unwrap();
+        bench.execute(sql).await;
     }
 
     let longest_wait_us = Arc::new(AtomicU64::new(0));
@@ -81,10 +69,5 @@ async fn main() {
     println!("purged_logins={logins} purged_tokens={tokens}");
     println!("writes_during_purge={}", writes.load(Ordering::Relaxed));
     println!("longest_write_wait_ms={:.1}", longest_wait_us.load(Ordering::Relaxed) as f64 / 1000.0);
-    db.close().await;
-    if let Some((pool, name)) = admin {
-        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
-    }
-    let _ = std::fs::remove_dir_all(&dir);
+    bench.finish().await;
 }
