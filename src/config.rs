@@ -87,6 +87,8 @@ pub struct Config {
     pub password_reset_ttl: u64,
     /// Days the audit log keeps an event.
     pub audit_retention_days: u64,
+    /// The issuer name authenticator apps show beside the account (`GATEHOUSE_MFA_ISSUER`).
+    pub mfa_issuer: String,
 }
 
 /// argon2id cost parameters.
@@ -192,6 +194,7 @@ impl fmt::Debug for Config {
             .field("refresh_reuse_grace", &self.refresh_reuse_grace)
             .field("password_reset_ttl", &self.password_reset_ttl)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("mfa_issuer", &self.mfa_issuer)
             .finish()
     }
 }
@@ -277,8 +280,20 @@ impl Config {
                 Some(problem) => return Err(ConfigError(format!("GATEHOUSE_MASTER_KEY: {problem}"))),
                 None => (key.into_bytes(), SecretSource::Environment),
             },
-            None if jwt_algorithm == JwtAlgorithm::HS256 => (Vec::new(), SecretSource::Unused),
+            // Second-factor secrets are sealed under it whatever signs the tokens.
             None => load_or_create_secret(data_dir, "master-key", "GATEHOUSE_MASTER_KEY")?,
+        };
+        let mfa_issuer = match get("GATEHOUSE_MFA_ISSUER") {
+            None => "Gatehouse".to_owned(),
+            Some(issuer) if !issuer.trim().is_empty() && issuer.chars().count() <= 64 && !issuer.contains(':') => {
+                issuer
+            }
+            Some(_) => {
+                return Err(ConfigError(
+                    "GATEHOUSE_MFA_ISSUER: 1 to 64 characters, without a colon (authenticator apps split on it)"
+                        .into(),
+                ));
+            }
         };
         let admin = match (get("GATEHOUSE_ADMIN_USERNAME"), get("GATEHOUSE_ADMIN_PASSWORD")) {
             (Some(username), Some(password)) => Some(AdminBootstrap { username, password }),
@@ -373,6 +388,7 @@ impl Config {
             refresh_reuse_grace: number_or(&get, "GATEHOUSE_REFRESH_REUSE_GRACE", 0, 0..=300)?,
             password_reset_ttl: number_or(&get, "GATEHOUSE_PASSWORD_RESET_TTL", 3600, 1..=30 * 86_400)?,
             audit_retention_days: number_or(&get, "GATEHOUSE_AUDIT_RETENTION_DAYS", 90, 1..=36_500)?,
+            mfa_issuer,
         })
     }
 }
@@ -492,7 +508,8 @@ mod tests {
         let config = with(&[("GATEHOUSE_JWT_SECRET", SECRET)], &dir).unwrap();
         assert_eq!(config.jwt_algorithm, JwtAlgorithm::HS256);
         assert_eq!(config.jwt_secret, SECRET.as_bytes());
-        assert!(config.master_key.is_empty() && !dir.join("master-key").exists());
+        // The master key seals second-factor secrets too: it exists under HS256 as well.
+        assert!(config.master_key.len() >= 32 && dir.join("master-key").exists());
         let config = with(&[("GATEHOUSE_JWT_SECRET", SECRET), ("GATEHOUSE_JWT_ALGORITHM", "ES256")], &dir).unwrap();
         assert_eq!((config.jwt_algorithm, config.secret_source), (JwtAlgorithm::ES256, SecretSource::Unused));
         let config = with(&[("GATEHOUSE_PUBLIC_URL", "https://auth.example.com/")], &dir).unwrap();

@@ -12,6 +12,21 @@ use std::collections::BTreeMap;
 /// Field name → message shown next to that field.
 pub type FieldErrors = BTreeMap<String, String>;
 
+/// The token endpoint's grant type of a login's second step.
+pub const MFA_OTP_GRANT: &str = "urn:gatehouse:grant-type:mfa-otp";
+
+/// The token of a login waiting for its second factor. Its `Debug` hides it, so an error
+/// that is logged never shows it.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MfaToken(pub String);
+
+impl std::fmt::Debug for MfaToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MfaToken(<redacted>)")
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// Unparsable body or query, missing or repeated parameters (RFC 6749 `invalid_request`).
@@ -23,8 +38,12 @@ pub enum AppError {
     /// Wrong credentials, or an unusable refresh token. One body for every cause.
     #[error("Incorrect username or password, or the refresh token is not valid")]
     InvalidGrant,
-    #[error("grant_type must be \"password\" or \"refresh_token\"")]
+    #[error("grant_type must be \"password\", \"refresh_token\" or \"{MFA_OTP_GRANT}\"")]
     UnsupportedGrantType,
+    /// A right password on an account with a second factor: the login goes on with a code
+    /// and this token (the browser's token travels in a cookie instead, and this one is empty).
+    #[error("This account has two-factor authentication: send a code with the mfa_token")]
+    MfaRequired(MfaToken),
     /// No bearer credentials at all (RFC 6750 §3.1: no error code in the challenge).
     #[error("Authentication is required")]
     Unauthenticated,
@@ -94,7 +113,10 @@ impl AppError {
         match self {
             AppError::BadRequest(_) | AppError::InvalidGrant | AppError::UnsupportedGrantType => 400,
             AppError::Unauthenticated | AppError::InvalidToken => 401,
-            AppError::AccountDisabled | AppError::InsufficientScope | AppError::Forbidden(_) => 403,
+            AppError::AccountDisabled
+            | AppError::InsufficientScope
+            | AppError::Forbidden(_)
+            | AppError::MfaRequired(_) => 403,
             AppError::NotFound => 404,
             AppError::MethodNotAllowed => 405,
             AppError::Conflict { .. } => 409,
@@ -116,6 +138,7 @@ impl AppError {
             | AppError::UnsupportedMediaType(_) => "invalid_request",
             AppError::InvalidGrant => "invalid_grant",
             AppError::UnsupportedGrantType => "unsupported_grant_type",
+            AppError::MfaRequired(_) => "mfa_required",
             AppError::Unauthenticated => "unauthorized",
             AppError::InvalidToken => "invalid_token",
             AppError::AccountDisabled => "account_disabled",
@@ -164,7 +187,11 @@ impl AppError {
             }
             other => other.fields().cloned(),
         };
-        ErrorBody { error: self.code().to_owned(), error_description: self.to_string(), fields }
+        let mfa_token = match self {
+            AppError::MfaRequired(MfaToken(token)) if !token.is_empty() => Some(token.clone()),
+            _ => None,
+        };
+        ErrorBody { error: self.code().to_owned(), error_description: self.to_string(), fields, mfa_token }
     }
 }
 
@@ -186,6 +213,9 @@ pub struct ErrorBody {
     pub error_description: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub fields: Option<FieldErrors>,
+    /// With `mfa_required` only: the token of the login's second step.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mfa_token: Option<String>,
 }
 
 /// Server functions use `AppError` as their error type: the browser receives the same
@@ -232,6 +262,16 @@ mod tests {
         assert!(e.to_string().contains("30 seconds"));
         assert!(AppError::TooManyRequests { retry_after: 86_400, locked: true }.to_string().contains("administrator"));
         assert_eq!(AppError::InvalidGrant.retry_after(), None);
+    }
+
+    #[test]
+    fn mfa_required_is_403_with_its_token_in_the_body_and_never_in_debug() {
+        let e = AppError::MfaRequired(MfaToken("secret-token".into()));
+        assert_eq!((e.status(), e.code()), (403, "mfa_required"));
+        assert_eq!(e.body().mfa_token.as_deref(), Some("secret-token"));
+        assert!(!format!("{e:?} {e}").contains("secret-token"));
+        assert_eq!(AppError::MfaRequired(MfaToken::default()).body().mfa_token, None);
+        assert!(AppError::UnsupportedGrantType.to_string().contains(MFA_OTP_GRANT));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::{
     app::{App, shell},
     auth::{
         keys::{KeyAlgorithm, SIGNING_KEYS, Sealer},
+        totp::MfaKeys,
         password::{self, PasswordHasher},
         service::{AuthService, Policies},
         tokens::{KeySource, RELOAD_EVERY, TokenKeys, TokenSettings},
@@ -55,7 +56,8 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         audit_retention_days: config.audit_retention_days,
         limits: config.limits.into(),
     };
-    let auth = Arc::new(AuthService::new(db.clone(), hasher, keys, policies));
+    let mfa = MfaKeys::new(&config.master_key, &config.mfa_issuer);
+    let auth = Arc::new(AuthService::new(db.clone(), hasher, keys, mfa, policies));
     if let Some(admin) = &config.admin {
         auth.ensure_admin(&admin.username, &admin.password).await?;
     }
@@ -65,12 +67,16 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         db,
         auth,
         refresh_cookie: RefreshCookie::new(config.https(), config.refresh_token_ttl),
+        mfa_cookie: RefreshCookie::mfa(config.https(), MFA_COOKIE_SECONDS),
         public_url: config.public_url.as_deref().map(Arc::from),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         cors_origins: Arc::new(config.cors_origins.clone()),
         security: Arc::new(security::SecurityHeaders::new(config.https())),
     })
 }
+
+/// How long the browser keeps a login's `mfa_token`: as long as it lives.
+const MFA_COOKIE_SECONDS: u64 = 300;
 
 /// The whole HTTP surface: the JSON API, the pages, their server functions, static files.
 pub fn build_router(state: AppState) -> Router {

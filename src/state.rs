@@ -20,6 +20,8 @@ pub struct AppState {
     pub auth: Arc<AuthService>,
     pub users: Arc<UserService>,
     pub refresh_cookie: RefreshCookie,
+    /// Carries a login's `mfa_token` from its password step to its code step.
+    pub mfa_cookie: RefreshCookie,
     /// The public origin when configured (`GATEHOUSE_PUBLIC_URL`), for origin checks.
     pub public_url: Option<Arc<str>>,
     pub trusted_proxies: Arc<TrustedProxies>,

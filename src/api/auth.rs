@@ -2,8 +2,8 @@
 
 use super::{doc::TokenResponse, extract::Client};
 use crate::{
-    auth::service::{Registration, TokenPair},
-    error::{AppError, ErrorBody},
+    auth::service::{Code, Registration, TokenPair},
+    error::{AppError, ErrorBody, MFA_OTP_GRANT},
     http::body::{Fields, Form, JsonObject},
     state::AppState,
 };
@@ -73,7 +73,12 @@ impl From<TokenPair> for TokenResponse {
 ///
 /// The password grant (a login) or the refresh grant (rotation: the refresh token works
 /// once; a second use ends its whole login). Failures of either grant are one
-/// `invalid_grant`, whether the user exists or not.
+/// `invalid_grant`, whether the user exists or not. On an account with two-factor
+/// authentication a right password answers 403 `mfa_required` with an `mfa_token` (no
+/// tokens); the `urn:gatehouse:grant-type:mfa-otp` grant then takes it with `otp` (a TOTP
+/// code) or `recovery_code`. An `mfa_token` lives 5 minutes, serves one success and dies
+/// after 5 wrong codes; a wrong, spent or unknown code and a dead token are one
+/// `invalid_grant`.
 #[utoipa::path(
     post,
     path = "/auth/token",
@@ -82,13 +87,14 @@ impl From<TokenPair> for TokenResponse {
     responses(
         (status = 200, description = "A new access token and refresh token", body = TokenResponse),
         (status = 400, description = "`invalid_request`, `invalid_grant` or `unsupported_grant_type`", body = ErrorBody),
+        (status = 403, description = "`mfa_required`: the password was right; send a code with the `mfa_token`", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not a form", body = ErrorBody),
         (status = 429, description = "Too many failed logins; see `Retry-After`", body = ErrorBody),
     ),
 )]
 pub async fn token(State(state): State<AppState>, Client(client): Client, form: Form) -> Result<Response, AppError> {
-    form.refuse_repeated(&["grant_type", "username", "password", "refresh_token"])?;
+    form.refuse_repeated(&["grant_type", "username", "password", "refresh_token", "mfa_token", "otp", "recovery_code"])?;
     let required = |name: &str| {
         form.get(name)
             .filter(|v| !v.is_empty())
@@ -103,6 +109,14 @@ pub async fn token(State(state): State<AppState>, Client(client): Client, form: 
                 other => other,
             })?;
             pair
+        }
+        MFA_OTP_GRANT => {
+            let code = match (form.get("otp").filter(|v| !v.is_empty()), form.get("recovery_code").filter(|v| !v.is_empty())) {
+                (Some(otp), None) => Code::Totp(otp),
+                (None, Some(recovery_code)) => Code::Recovery(recovery_code),
+                _ => return Err(AppError::bad_request("Exactly one of the parameters \"otp\" and \"recovery_code\" is required")),
+            };
+            state.auth.login_with_code(required("mfa_token")?, code, &client).await?
         }
         _ => return Err(AppError::UnsupportedGrantType),
     };

@@ -46,7 +46,7 @@ pub async fn authorization_server(State(state): State<AppState>, headers: Header
         "token_endpoint": format!("{origin}/api/v1/auth/token"),
         "revocation_endpoint": format!("{origin}/api/v1/auth/revoke"),
         "jwks_uri": format!("{origin}/.well-known/jwks.json"),
-        "grant_types_supported": ["password", "refresh_token"],
+        "grant_types_supported": ["password", "refresh_token", crate::error::MFA_OTP_GRANT],
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         // No authorization endpoint: no response type is supported.

@@ -28,6 +28,8 @@ pub const TOKEN_URL: &str = "/api/v1/auth/token";
     tags(
         (name = "auth", description = "Registration, tokens (RFC 6749) and revocation (RFC 7009)"),
         (name = "users", description = "The caller's account, and the accounts (admins)"),
+        (name = "two-factor", description = "TOTP (RFC 6238) with recovery codes: setting it up, turning it off, \
+                                             an admin's removal"),
         (name = "audit", description = "Security events"),
         (name = "keys", description = "Signing keys and discovery"),
         (name = "service", description = "Health and this document"),
@@ -95,6 +97,9 @@ pub struct Registration {
 pub enum GrantType {
     Password,
     RefreshToken,
+    /// The second step of a login on an account with two-factor authentication.
+    #[schema(rename = "urn:gatehouse:grant-type:mfa-otp")]
+    MfaOtp,
 }
 
 /// `POST /auth/token` (form, RFC 6749 §4.3 and §6).
@@ -112,6 +117,15 @@ pub struct TokenRequest {
     /// Required by the refresh grant: used once, answered with a new one.
     #[schema(min_length = 1)]
     refresh_token: Option<String>,
+    /// Required by the mfa-otp grant: from the password grant's `mfa_required` answer.
+    #[schema(min_length = 1)]
+    mfa_token: Option<String>,
+    /// The mfa-otp grant's TOTP code (6 digits), or give `recovery_code` instead.
+    #[schema(min_length = 1)]
+    otp: Option<String>,
+    /// The mfa-otp grant's recovery code, in place of `otp`; it works once.
+    #[schema(min_length = 1)]
+    recovery_code: Option<String>,
     /// Accepted and ignored (OAuth2 clients send it).
     scope: Option<String>,
 }
@@ -186,6 +200,26 @@ pub struct PasswordChange {
 pub struct PasswordConfirmation {
     /// The account's password; a wrong one counts as a failed login.
     password: String,
+}
+
+/// `POST /users/me/mfa/totp/confirm` and `POST /users/me/mfa/recovery-codes` (JSON).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CodeConfirmation {
+    /// A current TOTP code (6 digits); to replace recovery codes, a recovery code works too.
+    code: String,
+}
+
+/// `DELETE /users/me/mfa/totp` (JSON).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct TotpRemoval {
+    /// The account's password; a wrong one counts as a failed login.
+    password: String,
+    /// A current TOTP code or a recovery code.
+    code: String,
 }
 
 /// `POST /auth/password-reset` (JSON).

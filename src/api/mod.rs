@@ -11,6 +11,7 @@ pub mod doc;
 mod extract;
 mod health;
 mod keys;
+mod mfa;
 mod users;
 
 use crate::{error::AppError, http::private::no_store, state::AppState};
@@ -31,11 +32,15 @@ fn v1() -> OpenApiRouter<AppState> {
         .routes(routes!(account::logins))
         .routes(routes!(account::end_login))
         .routes(routes!(account::events))
+        .routes(routes!(mfa::start_totp, mfa::disable_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::replace_recovery_codes))
         .routes(routes!(users::list))
         .routes(routes!(users::get, users::update, users::delete))
         .routes(routes!(users::reset_link))
         .routes(routes!(users::logins))
         .routes(routes!(users::end_login))
+        .routes(routes!(mfa::remove))
         .routes(routes!(audit::list))
         .routes(routes!(keys::list))
         .routes(routes!(keys::rotate))

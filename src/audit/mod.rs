@@ -47,13 +47,15 @@ pub enum EventType {
     MfaFailed,
     #[serde(rename = "recovery_code.used")]
     RecoveryCodeUsed,
+    #[serde(rename = "recovery_codes.replaced")]
+    RecoveryCodesReplaced,
     #[serde(rename = "key.rotated")]
     KeyRotated,
 }
 
 impl EventType {
     /// Every type, in the order the audit page's filter lists them.
-    pub const ALL: [EventType; 19] = [
+    pub const ALL: [EventType; 20] = [
         EventType::UserRegistered,
         EventType::LoginSucceeded,
         EventType::LoginFailed,
@@ -72,6 +74,7 @@ impl EventType {
         EventType::MfaDisabled,
         EventType::MfaFailed,
         EventType::RecoveryCodeUsed,
+        EventType::RecoveryCodesReplaced,
         EventType::KeyRotated,
     ];
 
@@ -95,6 +98,7 @@ impl EventType {
             EventType::MfaDisabled => "mfa.disabled",
             EventType::MfaFailed => "mfa.failed",
             EventType::RecoveryCodeUsed => "recovery_code.used",
+            EventType::RecoveryCodesReplaced => "recovery_codes.replaced",
             EventType::KeyRotated => "key.rotated",
         }
     }
@@ -124,6 +128,7 @@ impl EventType {
             EventType::MfaDisabled => "Two-factor authentication turned off",
             EventType::MfaFailed => "Wrong authentication code",
             EventType::RecoveryCodeUsed => "Recovery code used",
+            EventType::RecoveryCodesReplaced => "New recovery codes made",
             EventType::KeyRotated => "Signing key rotated",
         }
     }

@@ -361,7 +361,7 @@ macro_rules! end_all {
         let (user_id, keep): (&str, Option<&str>) = ($user_id, $keep);
         let keep = keep.unwrap_or("");
         // The logins first, then their tokens: the order `rotate` takes them in.
-        match sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
+        let ended = match sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
             .bind(now)
             .bind(user_id)
             .bind(keep)
@@ -378,6 +378,15 @@ macro_rules! end_all {
             .execute(&mut *$executor)
             .await
             .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        // A login still waiting for its second factor must not finish either.
+        match ended {
+            Ok(()) => sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *$executor)
+                .await
+                .map(|_| ()),
             Err(e) => Err(e),
         }
     }};

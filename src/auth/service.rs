@@ -4,10 +4,12 @@
 use super::{
     agents, common_passwords,
     logins::{self, LoginRow, Rotation},
+    mfa,
     password::{self, PasswordHasher},
     resets,
     throttle::{self, Limits, Policy, Refusal},
     tokens::{TokenKeys, Unverified, new_refresh_token, refresh_token_hash},
+    totp::MfaKeys,
 };
 use crate::{
     audit::{
@@ -23,6 +25,9 @@ use crate::{
     },
 };
 use uuid::Uuid;
+
+mod second_factor;
+pub use second_factor::Code;
 
 /// A signing key as admins and the command line see it.
 pub use super::tokens::KeyInfo;
@@ -120,12 +125,13 @@ pub struct AuthService {
     db: Db,
     hasher: PasswordHasher,
     keys: TokenKeys,
+    mfa: MfaKeys,
     policies: Policies,
 }
 
 impl AuthService {
-    pub fn new(db: Db, hasher: PasswordHasher, keys: TokenKeys, policies: Policies) -> Self {
-        Self { db, hasher, keys, policies }
+    pub fn new(db: Db, hasher: PasswordHasher, keys: TokenKeys, mfa: MfaKeys, policies: Policies) -> Self {
+        Self { db, hasher, keys, mfa, policies }
     }
 
     /// Deletes, as of `now`, what has been unable to authenticate anyone for
@@ -140,6 +146,7 @@ impl AuthService {
             tracing::info!(keys, "deleted signing keys whose last token has expired");
         }
         resets::purge(&self.db, now).await?;
+        mfa::purge(&self.db, now).await?;
         let retention =
             i64::try_from(self.policies.audit_retention_days.saturating_mul(86_400_000_000)).unwrap_or(i64::MAX);
         let events = audit::purge(&self.db, now.saturating_sub(retention)).await?;
@@ -259,6 +266,7 @@ impl AuthService {
             Ok(_) => "success",
             Err(AppError::TooManyRequests { .. }) => "throttled",
             Err(AppError::InvalidGrant) => "failure",
+            Err(AppError::MfaRequired(_)) => "mfa_required",
             Err(_) => "error",
         };
         metrics::counter!("gatehouse_logins_total", "result" => result).increment(1);
@@ -278,7 +286,9 @@ impl AuthService {
     /// throttles: it is charged to the address and to the account first (429 while either is
     /// blocked); a success clears the account's count and gives the address its charge back;
     /// a wrong password (`InvalidGrant`) keeps both charges; any other failure was no guess
-    /// and gives both back.
+    /// and gives both back: a right password that still needs a second factor
+    /// (`MfaRequired`) gives its charges back without clearing the account's count, which
+    /// only a complete login clears.
     async fn as_login_attempt<T>(
         &self,
         username: &str,
@@ -394,13 +404,26 @@ impl AuthService {
         if verified.outdated {
             self.upgrade_hash(&row.id, &row.password_hash, password).await;
         }
+        if row.mfa_enabled {
+            return Err(self.challenge(&row).await);
+        }
         self.start_login(&row, client).await
     }
 
     /// Starts a login of a user whose credentials were just checked (or just created).
     async fn start_login(&self, row: &UserRow, client: &ClientInfo) -> Result<TokenPair, AppError> {
-        let refresh_token = new_refresh_token();
         let event = NewEvent::new(EventType::LoginSucceeded).user(&row.id).actor(&row.id).client(client);
+        self.start_login_recording(row, client, event).await
+    }
+
+    /// Starts a login, recording `event` (its `login.succeeded`) with it.
+    async fn start_login_recording(
+        &self,
+        row: &UserRow,
+        client: &ClientInfo,
+        event: NewEvent,
+    ) -> Result<TokenPair, AppError> {
+        let refresh_token = new_refresh_token();
         let login_id = logins::start_login(
             &self.db,
             &row.id,
@@ -654,9 +677,7 @@ impl AuthService {
     /// one is recorded as `login.failed`.
     async fn confirm_password(&self, row: &UserRow, password: &str, client: &ClientInfo) -> Result<bool, AppError> {
         let check = async {
-            let matches =
-                password.len() <= MAX_PASSWORD_BYTES && self.hasher.verify(password, &row.password_hash).await?.matches;
-            if matches { Ok(()) } else { Err(AppError::InvalidGrant) }
+            if self.password_matches(row, password).await? { Ok(()) } else { Err(AppError::InvalidGrant) }
         };
         match self.as_login_attempt(&row.username, client, check).await {
             Ok(()) => Ok(true),
@@ -671,6 +692,11 @@ impl AuthService {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// True when `password` is the account's (argon2 runs only for a length a password can have).
+    async fn password_matches(&self, row: &UserRow, password: &str) -> Result<bool, AppError> {
+        Ok(password.len() <= MAX_PASSWORD_BYTES && self.hasher.verify(password, &row.password_hash).await?.matches)
     }
 
     /// The caller's account as stored now (it may have been deleted since the token was read).

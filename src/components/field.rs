@@ -14,6 +14,9 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] hint: Option<&'static str>,
+    /// The on-screen keyboard to offer (`numeric` for codes).
+    #[prop(optional)]
+    inputmode: Option<&'static str>,
     value: RwSignal<String>,
     #[prop(optional, into)] error: MaybeProp<String>,
     /// Called when the person leaves the field.
@@ -39,6 +42,7 @@ pub fn Field(
                 name=name
                 type=kind
                 autocomplete=autocomplete
+                inputmode=inputmode
                 node_ref=node_ref
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))

@@ -5,7 +5,7 @@ use crate::{
     audit::EventLine,
     error::AppError,
     fns::client::AuthClient,
-    users::{LoginSession, User},
+    users::{LoginSession, RecoveryCodes, TotpSetup, User},
 };
 use leptos::prelude::*;
 
@@ -62,4 +62,37 @@ pub async fn my_history() -> Result<Vec<EventLine>, AppError> {
     use crate::fns::context;
     let caller = context::caller().await?;
     context::state()?.users.own_history(&caller, HISTORY_LENGTH).await
+}
+
+/// Starts setting up two-factor authentication, given the password: the secret to scan.
+#[server(prefix = "/fn", endpoint = "start-totp", client = AuthClient)]
+pub async fn start_totp(password: String) -> Result<TotpSetup, AppError> {
+    use crate::fns::context;
+    let caller = context::caller().await?;
+    context::state()?.auth.start_totp(&caller, &password, &context::client()?).await
+}
+
+/// Turns two-factor authentication on with a code of the secret being set up; answers the
+/// recovery codes (this once).
+#[server(prefix = "/fn", endpoint = "confirm-totp", client = AuthClient)]
+pub async fn confirm_totp(code: String) -> Result<RecoveryCodes, AppError> {
+    use crate::fns::context;
+    let caller = context::caller().await?;
+    context::state()?.auth.confirm_totp(&caller, &code, &context::client()?).await
+}
+
+/// Turns two-factor authentication off, given the password and a code.
+#[server(prefix = "/fn", endpoint = "disable-totp", client = AuthClient)]
+pub async fn disable_totp(password: String, code: String) -> Result<(), AppError> {
+    use crate::fns::context;
+    let caller = context::caller().await?;
+    context::state()?.auth.disable_totp(&caller, &password, &code, &context::client()?).await
+}
+
+/// New recovery codes, given a code; the old ones stop working.
+#[server(prefix = "/fn", endpoint = "new-recovery-codes", client = AuthClient)]
+pub async fn new_recovery_codes(code: String) -> Result<RecoveryCodes, AppError> {
+    use crate::fns::context;
+    let caller = context::caller().await?;
+    context::state()?.auth.replace_recovery_codes(&caller, &code, &context::client()?).await
 }

@@ -15,13 +15,70 @@ pub struct SignedIn {
     pub expires_in: u64,
 }
 
+/// Where a password login stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LoginStep {
+    /// Signed in.
+    SignedIn(SignedIn),
+    /// The password was right; the account asks for its second factor ([`verify_login`]).
+    CodeNeeded,
+}
+
+/// The page a login waiting for its second factor continues on (`method`: `code` or
+/// `recovery`), keeping `next`.
+pub fn code_step_path(method: &str, next: Option<&str>) -> String {
+    let mut path = format!("/login?step={method}");
+    if let Some(next) = next.filter(|n| !n.is_empty()) {
+        path.push_str("&next=");
+        for byte in next.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+                path.push(char::from(byte));
+            } else {
+                path.push_str(&format!("%{byte:02X}"));
+            }
+        }
+    }
+    path
+}
+
 /// Logs in with a password. Sets the refresh cookie; a plain form post (no JavaScript) is
-/// redirected to `next` (a local path) or `/me`.
+/// redirected to `next` (a local path) or `/me`. On an account with a second factor the login
+/// waits for a code: its token goes into an `HttpOnly` cookie (JavaScript never sees it)
+/// and a plain form post is redirected to the code step.
 #[server(prefix = "/fn", endpoint = "login")]
-pub async fn login(username: String, password: String, next: Option<String>) -> Result<SignedIn, AppError> {
-    use crate::fns::context;
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<LoginStep, AppError> {
+    use crate::{error::MfaToken, fns::context, http::origin::is_plain_form};
     let (parts, state) = context::same_origin_context()?;
-    let pair = state.auth.login(&username, &password, &state.client_info(&parts)).await?;
+    let pair = match state.auth.login(&username, &password, &state.client_info(&parts)).await {
+        Ok(pair) => pair,
+        Err(AppError::MfaRequired(MfaToken(token))) => {
+            context::add_header(axum::http::header::SET_COOKIE, state.mfa_cookie.set(&token));
+            if is_plain_form(&parts) {
+                leptos_axum::redirect(&code_step_path("code", next.as_deref()));
+            }
+            return Ok(LoginStep::CodeNeeded);
+        }
+        Err(e) => return Err(e),
+    };
+    let user = state.auth.authenticate(&pair.access_token).await?.user;
+    Ok(LoginStep::SignedIn(browser::signed_in(&state, &parts, user, pair, next.as_deref())))
+}
+
+/// The second step of a login on an account with a second factor: an authentication code
+/// (or, with `method` = `recovery`, a recovery code) for the login waiting in this browser's
+/// cookie. Signs in as [`login`] does. A wrong code, a spent code and a login that waited too
+/// long (or took 5 wrong codes) are one `invalid_grant`.
+#[server(prefix = "/fn", endpoint = "verify-login")]
+pub async fn verify_login(code: String, method: Option<String>, next: Option<String>) -> Result<SignedIn, AppError> {
+    use crate::{auth::service::Code, fns::context};
+    let (parts, state) = context::same_origin_context()?;
+    let token = state.mfa_cookie.read(&parts.headers).ok_or(AppError::InvalidGrant)?;
+    let code = match method.as_deref() {
+        Some("recovery") => Code::Recovery(&code),
+        _ => Code::Totp(&code),
+    };
+    let pair = state.auth.login_with_code(&token, code, &state.client_info(&parts)).await?;
+    context::add_header(axum::http::header::SET_COOKIE, state.mfa_cookie.clear());
     let user = state.auth.authenticate(&pair.access_token).await?.user;
     Ok(browser::signed_in(&state, &parts, user, pair, next.as_deref()))
 }

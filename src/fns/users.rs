@@ -66,6 +66,14 @@ pub async fn create_reset_link(id: String) -> Result<ResetLink, AppError> {
     state.auth.create_reset_link(&admin, &id, &origin, &context::client()?).await
 }
 
+/// Removes the account's two-factor authentication (its person lost their authenticator).
+#[server(prefix = "/fn", endpoint = "remove-user-mfa", client = AuthClient)]
+pub async fn remove_user_mfa(id: String) -> Result<(), AppError> {
+    use crate::fns::context;
+    let admin = context::admin().await?;
+    context::state()?.auth.remove_mfa_for(&admin, &id, &context::client()?).await
+}
+
 #[server(prefix = "/fn", endpoint = "end-user-login", client = AuthClient)]
 pub async fn end_user_login(id: String, login_id: String) -> Result<(), AppError> {
     use crate::fns::context;

@@ -8,7 +8,9 @@ use crate::{
         dialog::ConfirmDialog,
     },
     domain::Role,
-    fns::users::{AccountDetail, create_reset_link, delete_user, end_user_login, update_user, user_detail},
+    fns::users::{
+        AccountDetail, create_reset_link, delete_user, end_user_login, remove_user_mfa, update_user, user_detail,
+    },
     pages::{
         admin_users::Forbidden,
         security::{LoginTable, short_time},
@@ -129,6 +131,22 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
             busy.set(false);
         });
     });
+    let removing_mfa = RwSignal::new(false);
+    let remove_mfa = Callback::new(move |()| {
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let id = id.get_value();
+            match authed(session, || remove_user_mfa(id.clone())).await {
+                Ok(()) => {
+                    failure.set(None);
+                    message.set(Some("Two-factor authentication removed".to_owned()));
+                    reload.run(());
+                }
+                Err(e) => failure.set(Some(sentence(&e))),
+            }
+            busy.set(false);
+        });
+    });
     let end_login = Callback::new(move |login: LoginSession| {
         leptos::task::spawn_local(async move {
             let (id, login_id) = (id.get_value(), login.id.clone());
@@ -159,6 +177,7 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
                 <dt>"Full name"</dt><dd>{user.full_name.clone().unwrap_or_else(|| "—".into())}</dd>
                 <dt>"Role"</dt><dd>{user.role.as_str()}</dd>
                 <dt>"Status"</dt><dd>{if user.disabled { "disabled" } else { "active" }}</dd>
+                <dt>"Two-factor"</dt><dd>{if user.mfa_enabled { "on" } else { "off" }}</dd>
                 <dt>"Created"</dt><dd><time datetime=user.created_at.clone()>{created}</time></dd>
                 <dt>"Id"</dt><dd><code>{user.id.clone()}</code></dd>
             </dl>
@@ -172,6 +191,10 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
                 <button type="button" class="button" disabled=move || busy.get() on:click=make_link>
                     "Create password reset link"
                 </button>
+                {user.mfa_enabled.then(|| view! {
+                    <button type="button" class="button" disabled=move || busy.get()
+                        on:click=move |_| removing_mfa.set(true)>"Remove two-factor authentication"</button>
+                })}
                 <button type="button" class="button danger" disabled=move || busy.get()
                     on:click=move |_| confirming.set(true)>"Delete user"</button>
             </div>
@@ -192,6 +215,10 @@ fn AccountView(detail: AccountDetail, reload: Callback<()>) -> impl IntoView {
             })}
             <ConfirmDialog id="delete-user-dialog" open=confirming question=question details=details
                 confirm="Delete user" on_confirm=delete/>
+            <ConfirmDialog id="remove-mfa-dialog" open=removing_mfa
+                question=format!("Remove two-factor authentication of {username}?")
+                details="Do this only for a person whose identity you checked: their next sign-in needs only their password.".to_owned()
+                confirm="Remove two-factor authentication" on_confirm=remove_mfa/>
         </section>
         <section class="card wide" aria-labelledby="user-logins-heading">
             <h2 id="user-logins-heading">"Where this account is signed in"</h2>

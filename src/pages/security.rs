@@ -1,16 +1,19 @@
-//! `/me/security`: change the password, see and end one's logins, delete the account, and
-//! read one's recent security activity.
+//! `/me/security`: change the password, set up or turn off two-factor authentication, see
+//! and end one's logins, delete the account, and read one's recent security activity.
 
 use crate::{
-    browser::{Session, authed},
+    browser::{Session, authed, copy_text},
     components::{
         alert::{Alert, sentence},
         dialog::ConfirmDialog,
         field::Field,
     },
     error::AppError,
-    fns::account::{change_password, delete_account, end_my_login, my_history, my_logins},
-    users::LoginSession,
+    fns::account::{
+        change_password, confirm_totp, delete_account, disable_totp, end_my_login, my_history, my_logins,
+        new_recovery_codes, start_totp,
+    },
+    users::{LoginSession, TotpSetup},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -43,6 +46,7 @@ pub fn SecurityPage() -> impl IntoView {
                     <p><a href="/me">"Back to your profile"</a></p>
                 </section>
                 <PasswordSection/>
+                <TwoFactorSection/>
                 <Show when=move || mounted.get() fallback=|| view! { <p class="muted">"Loading…"</p> }>
                     <LoginsSection/>
                     <HistorySection/>
@@ -108,6 +112,233 @@ fn PasswordSection() -> impl IntoView {
             </form>
         </section>
     }
+}
+
+/// Where the two-factor section stands.
+#[derive(Clone, Debug, PartialEq)]
+enum TwoFactor {
+    /// Nothing under way: a button to set it up (off) or to turn it off / replace codes (on).
+    Idle,
+    /// Setting up: asking for the password.
+    AskPassword,
+    /// Setting up: the secret to scan, and a field for the first code.
+    Scan(TotpSetup),
+    /// The recovery codes, shown this once.
+    Codes(Vec<String>),
+    /// Turning off: asking for the password and a code.
+    TurnOff,
+    /// New recovery codes: asking for a code.
+    Renew,
+}
+
+pub const TWO_FACTOR_ON: &str = "Two-factor authentication is on.";
+pub const TWO_FACTOR_OFF: &str = "Two-factor authentication is off.";
+
+#[component]
+fn TwoFactorSection() -> impl IntoView {
+    let session = Session::get();
+    let mounted = RwSignal::new(false);
+    Effect::new(move || mounted.set(true));
+    let on = Memo::new(move |_| session.user().is_some_and(|u| u.mfa_enabled));
+    let stage = RwSignal::new(TwoFactor::Idle);
+    let password = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let failure = RwSignal::new(None::<AppError>);
+    let status = RwSignal::new(None::<&'static str>);
+    let confirming = RwSignal::new(false);
+    let field_error = move |name: &'static str| Signal::derive(move || failure.with(|f| f.as_ref()?.message_for(name)));
+    let alert = Signal::derive(move || {
+        failure.with(|f| {
+            f.as_ref().filter(|e| e.message_for("password").is_none() && e.message_for("code").is_none()).map(sentence)
+        })
+    });
+    let go = move |next: TwoFactor| {
+        failure.set(None);
+        status.set(None);
+        password.set(String::new());
+        code.set(String::new());
+        stage.set(next);
+    };
+    // Marks the account in this tab as it is now (on or off).
+    let mark = move |enabled: bool| {
+        if let Some(mut user) = session.user_untracked() {
+            user.mfa_enabled = enabled;
+            session.updated(user);
+        }
+    };
+    // Runs one call of this section, with the pending flag and the failure set.
+    let run = move |call: std::pin::Pin<Box<dyn std::future::Future<Output = Result<TwoFactor, AppError>>>>,
+                    after: Option<(bool, &'static str)>| {
+        pending.set(true);
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            match call.await {
+                Ok(next) => {
+                    password.set(String::new());
+                    code.set(String::new());
+                    if let Some((enabled, said)) = after {
+                        mark(enabled);
+                        status.set(Some(said));
+                    }
+                    stage.set(next);
+                }
+                Err(e) => failure.set(Some(e)),
+            }
+            pending.set(false);
+        });
+    };
+    let submit_password = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let p = password.get_untracked();
+        run(Box::pin(async move { authed(session, || start_totp(p.clone())).await.map(TwoFactor::Scan) }), None);
+    };
+    let submit_first_code = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let c = code.get_untracked();
+        let call = async move { authed(session, || confirm_totp(c.clone())).await.map(|r| TwoFactor::Codes(r.recovery_codes)) };
+        run(Box::pin(call), Some((true, "Two-factor authentication turned on.")));
+    };
+    let submit_renew = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let c = code.get_untracked();
+        let call =
+            async move { authed(session, || new_recovery_codes(c.clone())).await.map(|r| TwoFactor::Codes(r.recovery_codes)) };
+        run(Box::pin(call), None);
+    };
+    let submit_turn_off = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        failure.set(None);
+        let mut missing = crate::error::FieldErrors::new();
+        if password.get_untracked().is_empty() {
+            missing.insert("password".into(), "Enter your password".into());
+        }
+        if code.get_untracked().trim().is_empty() {
+            missing.insert("code".into(), "Enter a code from your app, or a recovery code".into());
+        }
+        if missing.is_empty() { confirming.set(true) } else { failure.set(Some(AppError::Validation(missing))) }
+    };
+    let turn_off = Callback::new(move |()| {
+        let (p, c) = (password.get_untracked(), code.get_untracked());
+        let call = async move { authed(session, || disable_totp(p.clone(), c.clone())).await.map(|()| TwoFactor::Idle) };
+        run(Box::pin(call), Some((false, "Two-factor authentication turned off.")));
+    });
+    let busy = move || pending.get() || !mounted.get();
+
+    view! {
+        <section class="card" aria-labelledby="two-factor-heading">
+            <h2 id="two-factor-heading">"Two-factor authentication"</h2>
+            <p>{move || if on.get() { TWO_FACTOR_ON } else { TWO_FACTOR_OFF }}
+                " With it on, signing in asks for a code from an authenticator app as well as your password."</p>
+            <p role="status" class="status">{move || status.get()}</p>
+            <Alert message=alert/>
+            {move || match stage.get() {
+                TwoFactor::Idle if on.get() => view! {
+                    <div class="actions">
+                        <button type="button" class="button" disabled=busy on:click=move |_| go(TwoFactor::TurnOff)>"Turn off"</button>
+                        <button type="button" class="button" disabled=busy on:click=move |_| go(TwoFactor::Renew)>"New recovery codes"</button>
+                    </div>
+                }.into_any(),
+                TwoFactor::Idle => view! {
+                    <button type="button" class="button primary" disabled=busy on:click=move |_| go(TwoFactor::AskPassword)>
+                        "Set up two-factor authentication"
+                    </button>
+                }.into_any(),
+                TwoFactor::AskPassword => view! {
+                    <form method="post" on:submit=submit_password novalidate>
+                        <Field id="totp-password" name="password" label="Password" kind="password"
+                            autocomplete="current-password" value=password error=field_error("password")/>
+                        <div class="actions">
+                            <button type="submit" class="button primary" disabled=busy>"Continue"</button>
+                            <button type="button" class="button" on:click=move |_| go(TwoFactor::Idle)>"Cancel"</button>
+                        </div>
+                    </form>
+                }.into_any(),
+                TwoFactor::Scan(setup) => view! {
+                    <p>"Scan this QR code with your authenticator app, or type the key below into it. Then enter the code it shows."</p>
+                    <div class="qr" inner_html=setup.qr_svg.clone()></div>
+                    <p>"Key: " <code class="secret" id="totp-secret">{group(&setup.secret)}</code></p>
+                    <form method="post" on:submit=submit_first_code novalidate>
+                        <Field id="totp-code" name="code" label="Authentication code" autocomplete="one-time-code"
+                            inputmode="numeric" value=code error=field_error("code")/>
+                        <div class="actions">
+                            <button type="submit" class="button primary" disabled=busy>"Turn on"</button>
+                            <button type="button" class="button" on:click=move |_| go(TwoFactor::Idle)>"Cancel"</button>
+                        </div>
+                    </form>
+                }.into_any(),
+                TwoFactor::Codes(codes) => view! { <RecoveryCodeList codes=codes on_done=Callback::new(move |()| go(TwoFactor::Idle))/> }.into_any(),
+                TwoFactor::TurnOff => view! {
+                    <form method="post" on:submit=submit_turn_off novalidate>
+                        <Field id="totp-off-password" name="password" label="Password" kind="password"
+                            autocomplete="current-password" value=password error=field_error("password")/>
+                        <Field id="totp-off-code" name="code" label="Authentication code" autocomplete="one-time-code"
+                            hint="From your app, or one of your recovery codes" value=code error=field_error("code")/>
+                        <div class="actions">
+                            <button type="submit" class="button danger" disabled=busy>"Turn off"</button>
+                            <button type="button" class="button" on:click=move |_| go(TwoFactor::Idle)>"Cancel"</button>
+                        </div>
+                    </form>
+                }.into_any(),
+                TwoFactor::Renew => view! {
+                    <form method="post" on:submit=submit_renew novalidate>
+                        <p>"Your old recovery codes stop working."</p>
+                        <Field id="renew-code" name="code" label="Authentication code" autocomplete="one-time-code"
+                            inputmode="numeric" value=code error=field_error("code")/>
+                        <div class="actions">
+                            <button type="submit" class="button primary" disabled=busy>"Make new codes"</button>
+                            <button type="button" class="button" on:click=move |_| go(TwoFactor::Idle)>"Cancel"</button>
+                        </div>
+                    </form>
+                }.into_any(),
+            }}
+            <ConfirmDialog
+                id="totp-off-dialog"
+                open=confirming
+                question="Turn off two-factor authentication?".to_owned()
+                details="Signing in will ask only for your password.".to_owned()
+                confirm="Turn off"
+                on_confirm=turn_off
+            />
+        </section>
+    }
+}
+
+/// A secret in groups of four, for reading and typing.
+fn group(secret: &str) -> String {
+    secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+}
+
+/// The recovery codes, shown once, with "Copy", "Download" (a `.txt`) and "I have saved
+/// these codes".
+#[component]
+fn RecoveryCodeList(codes: Vec<String>, on_done: Callback<()>) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let text = format!(
+        "Gatehouse recovery codes\n\nEach code works once, in place of an authentication code.\n\n{}\n",
+        codes.join("\n")
+    );
+    let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&text));
+    view! {
+        <div class="recovery-codes">
+            <h3>"Your recovery codes"</h3>
+            <p>"Keep these somewhere safe. Each works once if you lose your authenticator app. They are shown only now."</p>
+            <ol class="codes">{codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ol>
+            <div class="actions">
+                <button type="button" class="button" on:click=move |_| { copy_text(&text); copied.set(true); }>"Copy"</button>
+                <a class="button" href=download download="gatehouse-recovery-codes.txt">"Download"</a>
+                <button type="button" class="button primary" on:click=move |_| on_done.run(())>"I have saved these codes"</button>
+            </div>
+            <span role="status">{move || copied.get().then_some("Copied")}</span>
+        </div>
+    }
+}
+
+/// Percent-encoding of everything but the unreserved characters (for a `data:` URL).
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 #[component]

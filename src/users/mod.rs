@@ -25,6 +25,9 @@ pub struct User {
     pub disabled: bool,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Whether the account has a second factor (TOTP) on.
+    #[serde(default)]
+    pub mfa_enabled: bool,
 }
 
 /// One page of the admin user list.
@@ -74,3 +77,30 @@ pub struct ResetLink {
     /// RFC 3339, UTC.
     pub expires_at: String,
 }
+
+/// A second factor being set up: the secret for the person's authenticator app, as text,
+/// as an `otpauth://` URL and as a QR code (inline SVG). It works once confirmed with a code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TotpSetup {
+    /// RFC 4648 base32, no padding (SHA-1, 6 digits, 30 s).
+    pub secret: String,
+    pub otpauth_url: String,
+    /// An `<svg>` element with `role="img"` and a text alternative.
+    pub qr_svg: String,
+}
+
+/// Recovery codes, shown this once: each works once in place of an authentication code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    pub recovery_codes: Vec<String>,
+}
+
+/// What a wrong, spent or unknown authentication or recovery code is told (one sentence for
+/// all).
+pub const WRONG_CODE: &str = "That code didn't work";
+/// Why a second factor cannot be set up again.
+pub const MFA_ALREADY_ON: &str = "Two-factor authentication is already on";
+/// Why there is nothing to turn off, replace or remove.
+pub const MFA_NOT_ON: &str = "Two-factor authentication is not on";

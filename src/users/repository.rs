@@ -12,7 +12,8 @@ use uuid::Uuid;
 /// The user columns, aliased `u`, in `UserRow` order.
 macro_rules! user_columns {
     () => {
-        "u.id, u.username, u.email, u.full_name, u.password_hash, u.role, u.disabled, u.created_at"
+        "u.id, u.username, u.email, u.full_name, u.password_hash, u.role, u.disabled, u.created_at, \
+         u.totp_secret IS NOT NULL AS mfa_enabled"
     };
 }
 pub(crate) use user_columns;
@@ -28,6 +29,8 @@ pub struct UserRow {
     pub role: String,
     pub disabled: bool,
     pub created_at: i64,
+    /// A second factor is on (the account has a confirmed TOTP secret).
+    pub mfa_enabled: bool,
 }
 
 impl std::fmt::Debug for UserRow {
@@ -60,6 +63,7 @@ impl UserRow {
             role: self.role(),
             disabled: self.disabled,
             created_at: rfc3339(self.created_at),
+            mfa_enabled: self.mfa_enabled,
         }
     }
 }
@@ -111,6 +115,7 @@ pub async fn insert(db: &Db, new: &NewUser<'_>, event: NewEvent) -> Result<Optio
         role: new.role.as_str().to_owned(),
         disabled: false,
         created_at: now_micros(),
+        mfa_enabled: false,
     };
     let event = event.user(&row.id).detail("username", row.username.as_str()).detail("role", row.role.as_str());
     let result = with_pool!(db, pool => {

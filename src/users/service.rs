@@ -313,6 +313,9 @@ fn in_words(event: &Event) -> String {
         (EventType::LoginFailed, Some("disabled")) => "Sign-in refused: the account is disabled".to_owned(),
         (EventType::LoginFailed, Some("confirmation")) => "Wrong password given to confirm a change".to_owned(),
         (EventType::LoginFailed, _) => "Failed sign-in: wrong password".to_owned(),
+        (EventType::MfaDisabled, _) if detail("by") == Some("admin") => {
+            "Two-factor authentication removed by an admin".to_owned()
+        }
         (kind, _) => kind.label().to_owned(),
     };
     if event.kind == EventType::UserUpdated || event.kind == EventType::ProfileUpdated {
