@@ -8,6 +8,7 @@ const pages: { name: string; path: string; as: "anonymous" | "user" | "admin" }[
   { name: "home", path: "/", as: "anonymous" },
   { name: "signup", path: "/signup", as: "anonymous" },
   { name: "login", path: "/login", as: "anonymous" },
+  { name: "login-code", path: "/login?step=code", as: "anonymous" },
   { name: "me", path: "/me", as: "user" },
   { name: "me-security", path: "/me/security", as: "user" },
   { name: "reset-password", path: "/reset-password#token=not-a-real-token", as: "anonymous" },

@@ -30,6 +30,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("audit::repository", 2),
     ("auth::resets", 2),
     ("auth::agents", 2),
+    ("auth::totp", 2),
+    ("auth::mfa", 2),
     ("auth::service", 3),
     ("users::service", 4),
     ("state", 5),
@@ -70,7 +72,11 @@ const PRIVATE_TO: &[(&str, &[&str])] = &[
     ("auth::tokens", &["auth", "server"]),
     ("auth::keys", &["auth", "server"]),
     ("auth::common_passwords", &["auth"]),
-    ("users::repository", &["users", "auth::service", "auth::logins"]),
+    // The second factor's SQL and arithmetic: its service, and the root that makes its keys.
+    ("auth::mfa", &["auth"]),
+    ("auth::totp", &["auth", "server"]),
+    // The second factor's challenges are read with the account they belong to.
+    ("users::repository", &["users", "auth::service", "auth::logins", "auth::mfa"]),
 ];
 
 /// Modules that may import only from the listed ones: the HTTP plumbing sits under every
