@@ -37,6 +37,12 @@ enum Command {
         /// The account's username
         username: String,
     },
+    /// Remove an account's two-factor authentication (its person lost their authenticator
+    /// and their recovery codes), for an operator locked out of every admin account
+    RemoveMfa {
+        /// The account's username
+        username: String,
+    },
     /// The accounts
     Users {
         #[command(subcommand)]
@@ -80,6 +86,7 @@ impl Cli {
             Command::Migrate => migrate().await,
             Command::CreateAdmin { username } => create_admin(&username).await,
             Command::ResetLink { username } => reset_link(&username).await,
+            Command::RemoveMfa { username } => remove_mfa(&username).await,
             Command::Users { command: UsersCommand::List { query } } => list_users(query).await,
             Command::Keys { command: KeysCommand::List } => list_keys().await,
             Command::Keys { command: KeysCommand::Rotate } => rotate_key().await,
@@ -117,6 +124,20 @@ async fn create_admin(username: &str) -> Result<(), String> {
     let outcome = state.auth.set_up_admin(username, password).await;
     state.db.close().await;
     println!("{}", outcome?);
+    Ok(())
+}
+
+async fn remove_mfa(username: &str) -> Result<(), String> {
+    let state = state().await?;
+    let removed = state.auth.remove_mfa_for_operator(username).await;
+    state.db.close().await;
+    let removed = removed.map_err(|e| match e {
+        crate::error::AppError::NotFound => format!("no account is named {username:?}"),
+        crate::error::AppError::Conflict { .. } => format!("{username} has no two-factor authentication"),
+        other => format!("cannot remove the second factor: {other}"),
+    });
+    let username = removed?;
+    println!("Removed the two-factor authentication of {username}: its next login needs only the password.");
     Ok(())
 }
 

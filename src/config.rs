@@ -290,8 +290,7 @@ impl Config {
             }
             Some(_) => {
                 return Err(ConfigError(
-                    "GATEHOUSE_MFA_ISSUER: 1 to 64 characters, without a colon (authenticator apps split on it)"
-                        .into(),
+                    "GATEHOUSE_MFA_ISSUER: 1 to 64 characters, without a colon (authenticator apps split on it)".into(),
                 ));
             }
         };

@@ -6,10 +6,10 @@ use crate::{
     app::{App, shell},
     auth::{
         keys::{KeyAlgorithm, SIGNING_KEYS, Sealer},
-        totp::MfaKeys,
         password::{self, PasswordHasher},
         service::{AuthService, Policies},
         tokens::{KeySource, RELOAD_EVERY, TokenKeys, TokenSettings},
+        totp::MfaKeys,
     },
     config::{Config, JwtAlgorithm, SecretSource, redact_url},
     db::{Db, PoolSettings},

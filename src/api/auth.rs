@@ -94,7 +94,15 @@ impl From<TokenPair> for TokenResponse {
     ),
 )]
 pub async fn token(State(state): State<AppState>, Client(client): Client, form: Form) -> Result<Response, AppError> {
-    form.refuse_repeated(&["grant_type", "username", "password", "refresh_token", "mfa_token", "otp", "recovery_code"])?;
+    form.refuse_repeated(&[
+        "grant_type",
+        "username",
+        "password",
+        "refresh_token",
+        "mfa_token",
+        "otp",
+        "recovery_code",
+    ])?;
     let required = |name: &str| {
         form.get(name)
             .filter(|v| !v.is_empty())
@@ -111,10 +119,17 @@ pub async fn token(State(state): State<AppState>, Client(client): Client, form: 
             pair
         }
         MFA_OTP_GRANT => {
-            let code = match (form.get("otp").filter(|v| !v.is_empty()), form.get("recovery_code").filter(|v| !v.is_empty())) {
+            let code = match (
+                form.get("otp").filter(|v| !v.is_empty()),
+                form.get("recovery_code").filter(|v| !v.is_empty()),
+            ) {
                 (Some(otp), None) => Code::Totp(otp),
                 (None, Some(recovery_code)) => Code::Recovery(recovery_code),
-                _ => return Err(AppError::bad_request("Exactly one of the parameters \"otp\" and \"recovery_code\" is required")),
+                _ => {
+                    return Err(AppError::bad_request(
+                        "Exactly one of the parameters \"otp\" and \"recovery_code\" is required",
+                    ));
+                }
             };
             state.auth.login_with_code(required("mfa_token")?, code, &client).await?
         }

@@ -361,25 +361,26 @@ macro_rules! end_all {
         let (user_id, keep): (&str, Option<&str>) = ($user_id, $keep);
         let keep = keep.unwrap_or("");
         // The logins first, then their tokens: the order `rotate` takes them in.
-        let ended = match sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
-            .bind(now)
-            .bind(user_id)
-            .bind(keep)
-            .execute(&mut *$executor)
-            .await
-        {
-            Ok(_) => sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
+        let ended =
+            match sqlx::query("UPDATE logins SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL AND id <> $3")
+                .bind(now)
+                .bind(user_id)
+                .bind(keep)
+                .execute(&mut *$executor)
+                .await
+            {
+                Ok(_) => sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND login_id IN \
                  (SELECT id FROM logins WHERE user_id = $2 AND id <> $3)",
-            )
-            .bind(now)
-            .bind(user_id)
-            .bind(keep)
-            .execute(&mut *$executor)
-            .await
-            .map(|_| ()),
-            Err(e) => Err(e),
-        };
+                )
+                .bind(now)
+                .bind(user_id)
+                .bind(keep)
+                .execute(&mut *$executor)
+                .await
+                .map(|_| ()),
+                Err(e) => Err(e),
+            };
         // A login still waiting for its second factor must not finish either.
         match ended {
             Ok(()) => sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1")

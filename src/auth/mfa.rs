@@ -93,7 +93,8 @@ pub async fn enable(db: &Db, enable: &Enable<'_>, event: &NewEvent) -> Result<bo
 macro_rules! replace_codes {
     ($tx:expr, $user_id:expr, $hashes:expr) => {{
         let (user_id, hashes): (&str, &[String]) = ($user_id, $hashes);
-        let mut done = sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute($tx).await.map(|_| ());
+        let mut done =
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute($tx).await.map(|_| ());
         for hash in hashes {
             if done.is_err() {
                 break;

@@ -676,9 +676,8 @@ impl AuthService {
     /// throttles first (429 once blocked); a right one clears the account's count. A wrong
     /// one is recorded as `login.failed`.
     async fn confirm_password(&self, row: &UserRow, password: &str, client: &ClientInfo) -> Result<bool, AppError> {
-        let check = async {
-            if self.password_matches(row, password).await? { Ok(()) } else { Err(AppError::InvalidGrant) }
-        };
+        let check =
+            async { if self.password_matches(row, password).await? { Ok(()) } else { Err(AppError::InvalidGrant) } };
         match self.as_login_attempt(&row.username, client, check).await {
             Ok(()) => Ok(true),
             Err(AppError::InvalidGrant) => {

@@ -88,7 +88,8 @@ fn hotp(key: &[u8], counter: i64, digits: u32) -> String {
     mac.update(&counter.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = usize::from(digest[19] & 0x0f);
-    let binary = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
+    let binary =
+        u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
     let width = digits as usize;
     format!("{:0width$}", binary % 10u32.pow(digits))
 }
@@ -137,9 +138,8 @@ pub fn new_recovery_codes() -> Vec<String> {
     let mut rng = rand::rng();
     (0..RECOVERY_CODES)
         .map(|_| {
-            let chars: Vec<u8> = (0..RECOVERY_CHARS)
-                .map(|_| RECOVERY_ALPHABET[rng.random_range(0..RECOVERY_ALPHABET.len())])
-                .collect();
+            let chars: Vec<u8> =
+                (0..RECOVERY_CHARS).map(|_| RECOVERY_ALPHABET[rng.random_range(0..RECOVERY_ALPHABET.len())]).collect();
             chars.chunks(4).map(|group| String::from_utf8_lossy(group).into_owned()).collect::<Vec<_>>().join("-")
         })
         .collect()

@@ -69,13 +69,15 @@ fn PasswordStep(next: Memo<Option<String>>) -> impl IntoView {
         _ => {}
     });
     let from_url = StoredValue::new(form_error_from_url(<Login as leptos::server_fn::ServerFn>::PATH));
-    let error = Signal::derive(move || match action.value().get().map(|r| r.map(|_| ())).or_else(|| from_url.get_value().map(Err)) {
-        // Throttled: say how long to wait (the same words whether the account exists or not).
-        Some(Err(e @ (AppError::Unavailable | AppError::Internal | AppError::TooManyRequests { .. }))) => {
-            Some(sentence(&e))
+    let error = Signal::derive(move || {
+        match action.value().get().map(|r| r.map(|_| ())).or_else(|| from_url.get_value().map(Err)) {
+            // Throttled: say how long to wait (the same words whether the account exists or not).
+            Some(Err(e @ (AppError::Unavailable | AppError::Internal | AppError::TooManyRequests { .. }))) => {
+                Some(sentence(&e))
+            }
+            Some(Err(_)) => Some(WRONG_CREDENTIALS.to_owned()),
+            _ => None,
         }
-        Some(Err(_)) => Some(WRONG_CREDENTIALS.to_owned()),
-        _ => None,
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -161,9 +163,19 @@ fn CodeStep(next: Memo<Option<String>>, recovery: bool) -> impl IntoView {
         }
     });
     let (label, hint, other, other_text) = if recovery {
-        ("Recovery code", "One of the codes you saved when you turned on two-factor authentication.", "code", "Use an authentication code")
+        (
+            "Recovery code",
+            "One of the codes you saved when you turned on two-factor authentication.",
+            "code",
+            "Use an authentication code",
+        )
     } else {
-        ("Authentication code", "The 6-digit code your authenticator app shows for Gatehouse.", "recovery", "Use a recovery code")
+        (
+            "Authentication code",
+            "The 6-digit code your authenticator app shows for Gatehouse.",
+            "recovery",
+            "Use a recovery code",
+        )
     };
 
     view! {

@@ -196,14 +196,17 @@ fn TwoFactorSection() -> impl IntoView {
     let submit_first_code = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let c = code.get_untracked();
-        let call = async move { authed(session, || confirm_totp(c.clone())).await.map(|r| TwoFactor::Codes(r.recovery_codes)) };
+        let call = async move {
+            authed(session, || confirm_totp(c.clone())).await.map(|r| TwoFactor::Codes(r.recovery_codes))
+        };
         run(Box::pin(call), Some((true, "Two-factor authentication turned on.")));
     };
     let submit_renew = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let c = code.get_untracked();
-        let call =
-            async move { authed(session, || new_recovery_codes(c.clone())).await.map(|r| TwoFactor::Codes(r.recovery_codes)) };
+        let call = async move {
+            authed(session, || new_recovery_codes(c.clone())).await.map(|r| TwoFactor::Codes(r.recovery_codes))
+        };
         run(Box::pin(call), None);
     };
     let submit_turn_off = move |ev: leptos::ev::SubmitEvent| {
@@ -220,7 +223,8 @@ fn TwoFactorSection() -> impl IntoView {
     };
     let turn_off = Callback::new(move |()| {
         let (p, c) = (password.get_untracked(), code.get_untracked());
-        let call = async move { authed(session, || disable_totp(p.clone(), c.clone())).await.map(|()| TwoFactor::Idle) };
+        let call =
+            async move { authed(session, || disable_totp(p.clone(), c.clone())).await.map(|()| TwoFactor::Idle) };
         run(Box::pin(call), Some((false, "Two-factor authentication turned off.")));
     });
     let busy = move || pending.get() || !mounted.get();
@@ -337,7 +341,13 @@ fn RecoveryCodeList(codes: Vec<String>, on_done: Callback<()>) -> impl IntoView 
 /// Percent-encoding of everything but the unreserved characters (for a `data:` URL).
 fn percent_encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 

@@ -316,6 +316,9 @@ fn in_words(event: &Event) -> String {
         (EventType::MfaDisabled, _) if detail("by") == Some("admin") => {
             "Two-factor authentication removed by an admin".to_owned()
         }
+        (EventType::MfaDisabled, _) if detail("by") == Some("operator") => {
+            "Two-factor authentication removed by the operator".to_owned()
+        }
         (kind, _) => kind.label().to_owned(),
     };
     if event.kind == EventType::UserUpdated || event.kind == EventType::ProfileUpdated {

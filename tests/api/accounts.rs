@@ -19,8 +19,9 @@ async fn registering_returns_201_and_a_user_object_without_secrets() {
     assert_eq!(user["role"], "user");
     assert_eq!(user["disabled"], false);
     assert!(time_is_rfc3339(user["created_at"].as_str().unwrap()));
+    assert_eq!(user["mfa_enabled"], false);
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 7, "exactly the documented fields: {keys:?}");
+    assert_eq!(keys.len(), 8, "exactly the documented fields: {keys:?}");
     let text = user.to_string();
     assert!(!text.contains("passphrase") && !text.contains("argon2"));
 }

@@ -40,7 +40,7 @@ fn text(output: &Output) -> String {
 fn help_and_version_exit_0_and_a_usage_error_exits_2() {
     let help = gatehouse("sqlite::memory:", &["--help"], "");
     assert_eq!(help.status.code(), Some(0), "{}", text(&help));
-    for command in ["serve", "migrate", "create-admin", "reset-link", "users", "keys"] {
+    for command in ["serve", "migrate", "create-admin", "reset-link", "remove-mfa", "users", "keys"] {
         assert!(text(&help).contains(command), "--help names {command}: {}", text(&help));
     }
     let version = gatehouse("sqlite::memory:", &["--version"], "");
@@ -174,4 +174,28 @@ async fn reset_link_prints_a_working_single_use_link_and_an_unknown_name_exits_1
     assert_eq!(unknown.status.code(), Some(1));
     assert_eq!(text(&unknown).trim().lines().count(), 1, "one line: {}", text(&unknown));
     assert!(text(&unknown).contains("nobody_here"), "{}", text(&unknown));
+}
+
+#[tokio::test]
+async fn remove_mfa_lets_a_password_alone_log_in_again_and_says_when_there_is_none() {
+    let app = TestApp::spawn().await;
+    app.create_user("lost_phone", PASSWORD).await;
+    // A second factor as stored (the secret itself plays no part here).
+    app.sql_execute("UPDATE users SET totp_secret = 'v1.sealed' WHERE username = 'lost_phone'").await;
+    let before = app.login("lost_phone", PASSWORD).await;
+    assert_eq!(before.status(), 403);
+
+    let removed = gatehouse(app.database_url(), &["remove-mfa", "LOST_PHONE"], "");
+    assert_eq!(removed.status.code(), Some(0), "{}", text(&removed));
+    assert!(text(&removed).contains("lost_phone"), "the account's own name: {}", text(&removed));
+    assert_eq!(app.login("lost_phone", PASSWORD).await.status(), 200);
+    let events = app.sql_i64("SELECT COUNT(*) FROM audit_events WHERE type = 'mfa.disabled'").await;
+    assert_eq!(events, 1);
+
+    for (name, says) in [("lost_phone", "no two-factor"), ("nobody_here", "nobody_here")] {
+        let refused = gatehouse(app.database_url(), &["remove-mfa", name], "");
+        assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+        assert_eq!(text(&refused).trim().lines().count(), 1, "one line: {}", text(&refused));
+        assert!(text(&refused).contains(says), "{}", text(&refused));
+    }
 }

@@ -304,7 +304,7 @@ async fn the_authorization_server_metadata_follows_rfc_8414() {
     assert_eq!(meta["token_endpoint"], format!("{base}/api/v1/auth/token"));
     assert_eq!(meta["revocation_endpoint"], format!("{base}/api/v1/auth/revoke"));
     assert_eq!(meta["jwks_uri"], format!("{base}/.well-known/jwks.json"));
-    assert_eq!(meta["grant_types_supported"], json!(["password", "refresh_token"]));
+    assert_eq!(meta["grant_types_supported"], json!(["password", "refresh_token", "urn:gatehouse:grant-type:mfa-otp"]));
     assert_eq!(meta["token_endpoint_auth_methods_supported"], json!(["none"]));
     assert_eq!(meta["service_documentation"], format!("{base}/api/docs"));
     // Every URL it names answers.

@@ -15,6 +15,7 @@ mod instances;
 mod keys;
 mod load;
 mod logs;
+mod mfa;
 mod openapi;
 mod purge;
 mod resource_server;

@@ -75,7 +75,7 @@ async fn a_profile_edit_sets_and_clears_the_email_and_the_full_name() {
         (Some("alice@example.com"), Some("Alice Liddell"))
     );
     assert_eq!(user["username"], "alice");
-    assert_eq!(user.as_object().unwrap().len(), 7, "a user object: {user}");
+    assert_eq!(user.as_object().unwrap().len(), 8, "a user object: {user}");
     assert_eq!(app.me(&tokens.access).await.json::<Value>().await.unwrap(), user);
 
     // `null` clears one field and leaves the other alone.

@@ -32,7 +32,7 @@ async fn logged_in(app: &TestApp, username: &str, password: &str) -> (String, St
     assert_eq!(response.status(), 200);
     let (cookie, _) = refresh_cookie(&response).expect("refresh cookie");
     let body: Value = response.json().await.unwrap();
-    (body["access_token"].as_str().unwrap().to_owned(), cookie)
+    (body["SignedIn"]["access_token"].as_str().unwrap().to_owned(), cookie)
 }
 
 #[tokio::test]
@@ -49,9 +49,59 @@ async fn login_sets_an_http_only_lax_refresh_cookie_and_returns_the_person_and_a
     }
     assert!(!header.contains("Secure"), "plain HTTP on loopback");
     let body: Value = response.json().await.unwrap();
+    let body = &body["SignedIn"];
     assert_eq!(body["user"]["username"], "alice");
     assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
     assert!(body.get("refresh_token").is_none(), "the refresh token stays in the cookie");
+}
+
+/// The second-factor cookie set by a response: (the `name=value` pair, the whole header).
+fn mfa_cookie(response: &Response) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("gatehouse_mfa="))
+        .map(|v| (v.split(';').next().unwrap().to_owned(), v.to_owned()))
+}
+
+#[tokio::test]
+async fn a_login_waiting_for_its_code_keeps_its_token_in_an_http_only_strict_cookie_and_verify_login_ends_it() {
+    let app = TestApp::spawn().await;
+    let person = crate::mfa::enrolled(&app, "alice").await;
+    let response = call(&app, "login", &[("username", "alice"), ("password", crate::mfa::PASSWORD)], &[]).await;
+    assert_eq!(response.status(), 200);
+    assert!(refresh_cookie(&response).is_none(), "not signed in yet");
+    let (pair, header) = mfa_cookie(&response).expect("the second-factor cookie");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=300"] {
+        assert!(header.contains(attribute), "{header}");
+    }
+    let token = pair.trim_start_matches("gatehouse_mfa=").to_owned();
+    assert!(token.len() > 40, "{pair}");
+    let text = response.text().await.unwrap();
+    assert_eq!(text, "\"CodeNeeded\"");
+
+    // No cookie, or a wrong code: one `invalid_grant`; the cookie stays for the next try.
+    let code = person.totp.code_from_now(0).await;
+    let without = call(&app, "verify-login", &[("code", &code)], &[]).await;
+    assert_eq!(without.status(), 400);
+    let wrong = call(&app, "verify-login", &[("code", &person.totp.wrong_code())], &[("cookie", &pair)]).await;
+    assert_eq!(wrong.status(), 400);
+    assert!(mfa_cookie(&wrong).is_none(), "a wrong code keeps the login waiting");
+
+    let signed_in = call(&app, "verify-login", &[("code", &code)], &[("cookie", &pair)]).await;
+    assert_eq!(signed_in.status(), 200);
+    assert!(refresh_cookie(&signed_in).is_some(), "signed in: the refresh cookie");
+    let (cleared, _) = mfa_cookie(&signed_in).expect("the second-factor cookie is removed");
+    assert_eq!(cleared, "gatehouse_mfa=");
+    let body: Value = signed_in.json().await.unwrap();
+    assert_eq!(body["user"]["username"], "alice");
+    assert_eq!(body["user"]["mfa_enabled"], true);
+    // The token served its one success.
+    let again =
+        call(&app, "verify-login", &[("code", &person.totp.code_from_now(1).await)], &[("cookie", &pair)]).await;
+    assert_eq!(again.status(), 400);
 }
 
 #[tokio::test]

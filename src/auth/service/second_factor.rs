@@ -276,6 +276,19 @@ impl AuthService {
         Ok(())
     }
 
+    /// Removes the second factor of the account named `username`, for the operator's command
+    /// line; answers the account's username as stored. 404: no such account; 409: it has none.
+    pub async fn remove_mfa_for_operator(&self, username: &str) -> Result<String, AppError> {
+        let name = crate::domain::Username::parse(username).map_err(|_| AppError::NotFound)?;
+        let Some(row) = users::find_by_username(&self.db, name.as_str()).await? else { return Err(AppError::NotFound) };
+        let event = NewEvent::new(EventType::MfaDisabled).user(&row.id).detail("by", "operator");
+        if !mfa::disable(&self.db, &row.id, &event).await? {
+            return Err(AppError::conflict(MFA_NOT_ON));
+        }
+        tracing::info!(user_id = %row.id, "two-factor authentication removed from the command line");
+        Ok(row.username)
+    }
+
     /// The caller's password (when asked) and a code of their second factor, checked as one
     /// attempt against the login throttle (429 once blocked). 409 when TOTP is off; 422
     /// naming the wrong input.
