@@ -41,7 +41,7 @@ pub enum AppError {
     #[error("grant_type must be \"password\", \"refresh_token\" or \"{MFA_OTP_GRANT}\"")]
     UnsupportedGrantType,
     /// A right password on an account with a second factor: the login goes on with a code
-    /// and this token (the browser's token travels in a cookie instead, and this one is empty).
+    /// and this token. (The browser's login keeps it in a cookie and never answers this.)
     #[error("This account has two-factor authentication: send a code with the mfa_token")]
     MfaRequired(MfaToken),
     /// No bearer credentials at all (RFC 6750 §3.1: no error code in the challenge).

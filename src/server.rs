@@ -13,7 +13,7 @@ use crate::{
     },
     config::{Config, JwtAlgorithm, SecretSource, redact_url},
     db::{Db, PoolSettings},
-    http::{body, cookie::RefreshCookie, cors, private, security, trace},
+    http::{body, cookie::{PrivateCookie, RefreshCookie}, cors, private, security, trace},
     state::AppState,
     users::service::UserService,
 };
@@ -58,6 +58,7 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
     };
     let mfa = MfaKeys::new(&config.master_key, &config.mfa_issuer);
     let auth = Arc::new(AuthService::new(db.clone(), hasher, keys, mfa, policies));
+    auth.check_master_key().await?;
     if let Some(admin) = &config.admin {
         auth.ensure_admin(&admin.username, &admin.password).await?;
     }
@@ -67,7 +68,7 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         db,
         auth,
         refresh_cookie: RefreshCookie::new(config.https(), config.refresh_token_ttl),
-        mfa_cookie: RefreshCookie::mfa(config.https(), MFA_COOKIE_SECONDS),
+        mfa_cookie: PrivateCookie::mfa(config.https(), MFA_COOKIE_SECONDS),
         public_url: config.public_url.as_deref().map(Arc::from),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         cors_origins: Arc::new(config.cors_origins.clone()),

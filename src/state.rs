@@ -6,7 +6,7 @@ use crate::{
     audit::ClientInfo,
     auth::service::AuthService,
     db::Db,
-    http::{client_address::TrustedProxies, cookie::RefreshCookie, cors::CorsOrigins, security::SecurityHeaders},
+    http::{client_address::TrustedProxies, cookie::{PrivateCookie, RefreshCookie}, cors::CorsOrigins, security::SecurityHeaders},
     users::service::UserService,
 };
 use axum::{extract::FromRef, http::request::Parts};
@@ -21,7 +21,7 @@ pub struct AppState {
     pub users: Arc<UserService>,
     pub refresh_cookie: RefreshCookie,
     /// Carries a login's `mfa_token` from its password step to its code step.
-    pub mfa_cookie: RefreshCookie,
+    pub mfa_cookie: PrivateCookie,
     /// The public origin when configured (`GATEHOUSE_PUBLIC_URL`), for origin checks.
     pub public_url: Option<Arc<str>>,
     pub trusted_proxies: Arc<TrustedProxies>,

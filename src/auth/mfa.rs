@@ -9,8 +9,8 @@ use crate::{
     users::repository::{UserRow, user_columns},
 };
 
-/// The most wrong codes one challenge takes; the next answer is `invalid_grant` whatever
-/// the code.
+/// The most codes one challenge takes (the right one among them); after that its answer is
+/// `invalid_grant` whatever the code.
 pub const CHALLENGE_MAX_FAILURES: i64 = 5;
 
 /// Replaces the pending (unconfirmed) secret of `user_id`. False, writing nothing, when the
@@ -184,15 +184,15 @@ pub async fn spend(
     let now = now_micros();
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        // The challenge first: of two uses of one challenge, the second finds it spent.
+        // The challenge first: of two uses of one challenge, the second finds it spent. (Its
+        // attempt was counted by `claim_attempt` before the code was checked.)
         if let Some(token_hash) = challenge {
             let claimed = sqlx::query(
                 "UPDATE mfa_challenges SET spent = TRUE \
-                 WHERE token_hash = $1 AND user_id = $2 AND NOT spent AND failures < $3 AND expires_at > $4",
+                 WHERE token_hash = $1 AND user_id = $2 AND NOT spent AND expires_at > $3",
             )
             .bind(token_hash)
             .bind(user_id)
-            .bind(CHALLENGE_MAX_FAILURES)
             .bind(now)
             .execute(&mut *tx)
             .await?
@@ -245,6 +245,16 @@ pub async fn secret_of(db: &Db, user_id: &str) -> Result<Option<(String, i64)>, 
     Ok(row.and_then(|(secret, step)| secret.map(|secret| (secret, step))))
 }
 
+/// One stored secret and its account's id, if any account has a second factor (to check at
+/// start-up that the master key opens them).
+pub async fn any_secret(db: &Db) -> Result<Option<(String, String)>, sqlx::Error> {
+    with_pool!(db, pool => {
+        sqlx::query_as("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL LIMIT 1")
+            .fetch_optional(pool)
+            .await
+    })
+}
+
 /// How many of the account's recovery codes are still unused.
 pub async fn unused_recovery_codes(db: &Db, user_id: &str) -> Result<i64, sqlx::Error> {
     with_pool!(db, pool => {
@@ -268,8 +278,8 @@ pub async fn create_challenge(db: &Db, token_hash: &str, user_id: &str, expires_
     })
 }
 
-/// A live challenge (not spent, not expired, fewer than the most wrong codes) and its account
-/// with the stored second factor.
+/// A live challenge (not spent, not expired, attempts left) and its account with the stored
+/// second factor.
 #[derive(sqlx::FromRow)]
 pub struct Challenge {
     #[sqlx(flatten)]
@@ -293,29 +303,36 @@ pub async fn find_challenge(db: &Db, token_hash: &str) -> Result<Option<Challeng
     })
 }
 
-/// Counts a wrong code against a challenge and records `event` (`mfa.failed`).
-pub async fn fail_challenge(db: &Db, token_hash: &str, event: &NewEvent) -> Result<(), sqlx::Error> {
+/// Counts one attempt (a code about to be checked) against a live challenge, in one
+/// statement, before the code is checked: of any number of attempts at once, at most
+/// [`CHALLENGE_MAX_FAILURES`] get through. False when the challenge is dead (spent, expired,
+/// out of attempts).
+pub async fn claim_attempt(db: &Db, token_hash: &str) -> Result<bool, sqlx::Error> {
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query("UPDATE mfa_challenges SET failures = failures + 1 WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-        record!(&mut *tx, event)?;
-        tx.commit().await
+        sqlx::query(
+            "UPDATE mfa_challenges SET failures = failures + 1 \
+             WHERE token_hash = $1 AND NOT spent AND failures < $2 AND expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(CHALLENGE_MAX_FAILURES)
+        .bind(now_micros())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() == 1)
     })
 }
 
-/// Deletes challenges and pending enrolments made before `cutoff` (micros); returns how many.
-pub async fn purge(db: &Db, cutoff: i64) -> Result<u64, sqlx::Error> {
+/// Deletes challenges that expired before `now` and pending enrolments made before
+/// `enrolled_before` (micros); returns how many.
+pub async fn purge(db: &Db, now: i64, enrolled_before: i64) -> Result<u64, sqlx::Error> {
     with_pool!(db, pool => {
         let challenges = sqlx::query("DELETE FROM mfa_challenges WHERE expires_at < $1")
-            .bind(cutoff)
+            .bind(now)
             .execute(pool)
             .await?
             .rows_affected();
         let enrolments = sqlx::query("DELETE FROM totp_enrolments WHERE created_at < $1")
-            .bind(cutoff)
+            .bind(enrolled_before)
             .execute(pool)
             .await?
             .rows_affected();

@@ -146,7 +146,7 @@ impl AuthService {
             tracing::info!(keys, "deleted signing keys whose last token has expired");
         }
         resets::purge(&self.db, now).await?;
-        mfa::purge(&self.db, now).await?;
+        mfa::purge(&self.db, now, now.saturating_sub(second_factor::ENROLMENT_TTL_MICROS)).await?;
         let retention =
             i64::try_from(self.policies.audit_retention_days.saturating_mul(86_400_000_000)).unwrap_or(i64::MAX);
         let events = audit::purge(&self.db, now.saturating_sub(retention)).await?;
@@ -279,12 +279,14 @@ impl AuthService {
         password: &str,
         client: &ClientInfo,
     ) -> Result<TokenPair, AppError> {
-        self.as_login_attempt(username, client, self.check_password(username, password, client)).await
+        self.as_login_attempt(username, client, true, self.check_password(username, password, client)).await
     }
 
     /// Runs `attempt`, a password guess at `username` from `client`, under the login
     /// throttles: it is charged to the address and to the account first (429 while either is
-    /// blocked); a success clears the account's count and gives the address its charge back;
+    /// blocked); a success clears the account's count (when `clears`: a proof that is not a
+    /// complete login of an account with a second factor does not) and gives the address its
+    /// charge back;
     /// a wrong password (`InvalidGrant`) keeps both charges; any other failure was no guess
     /// and gives both back: a right password that still needs a second factor
     /// (`MfaRequired`) gives its charges back without clearing the account's count, which
@@ -293,6 +295,7 @@ impl AuthService {
         &self,
         username: &str,
         client: &ClientInfo,
+        clears: bool,
         attempt: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
         let limits = &self.policies.limits;
@@ -306,10 +309,15 @@ impl AuthService {
         }
         let outcome = attempt.await;
         match &outcome {
-            Ok(_) => {
+            Ok(_) if clears => {
                 if !limits.login_per_account.is_off() {
                     throttle::reset(&self.db, &account).await?;
                 }
+                throttle::refund(&self.db, &address, &limits.login_per_address).await?;
+            }
+            // A right password that is not a complete login: its charges go back, the count stays.
+            Ok(_) => {
+                throttle::refund(&self.db, &account, &limits.login_per_account).await?;
                 throttle::refund(&self.db, &address, &limits.login_per_address).await?;
             }
             // A wrong guess keeps both charges.
@@ -678,7 +686,8 @@ impl AuthService {
     async fn confirm_password(&self, row: &UserRow, password: &str, client: &ClientInfo) -> Result<bool, AppError> {
         let check =
             async { if self.password_matches(row, password).await? { Ok(()) } else { Err(AppError::InvalidGrant) } };
-        match self.as_login_attempt(&row.username, client, check).await {
+        // For an account with a second factor, a password alone clears nothing.
+        match self.as_login_attempt(&row.username, client, !row.mfa_enabled, check).await {
             Ok(()) => Ok(true),
             Err(AppError::InvalidGrant) => {
                 let event = NewEvent::new(EventType::LoginFailed)

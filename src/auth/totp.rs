@@ -4,6 +4,7 @@
 //! what this makes.
 
 use super::keys::Sealer;
+use crate::domain::percent_encode;
 use hmac::{Hmac, Mac};
 use rand::Rng as _;
 use sha2::Sha256;
@@ -102,19 +103,6 @@ fn normalise_code(code: &str) -> Option<String> {
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters.
-fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// The QR code of `text` as an SVG element to put inline in a page (no XML prolog), with

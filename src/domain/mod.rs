@@ -55,3 +55,17 @@ mod tests {
         assert!(!is_field_message("role", Username::parse("").unwrap_err()));
     }
 }
+
+/// RFC 3986 percent-encoding of everything but the unreserved characters (`A-Z a-z 0-9 - . _
+/// ~`): for a value inside a URL (a query parameter, an `otpauth://` label, a `data:` URL).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

@@ -89,6 +89,14 @@ pub async fn disable_totp(password: String, code: String) -> Result<(), AppError
     context::state()?.auth.disable_totp(&caller, &password, &code, &context::client()?).await
 }
 
+/// How many of the caller's recovery codes are unused.
+#[server(prefix = "/fn", endpoint = "recovery-codes-left", client = AuthClient)]
+pub async fn recovery_codes_left() -> Result<i64, AppError> {
+    use crate::fns::context;
+    let caller = context::caller().await?;
+    context::state()?.auth.recovery_codes_left(&caller).await
+}
+
 /// New recovery codes, given a code; the old ones stop working.
 #[server(prefix = "/fn", endpoint = "new-recovery-codes", client = AuthClient)]
 pub async fn new_recovery_codes(code: String) -> Result<RecoveryCodes, AppError> {

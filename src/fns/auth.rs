@@ -30,13 +30,7 @@ pub fn code_step_path(method: &str, next: Option<&str>) -> String {
     let mut path = format!("/login?step={method}");
     if let Some(next) = next.filter(|n| !n.is_empty()) {
         path.push_str("&next=");
-        for byte in next.bytes() {
-            if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-                path.push(char::from(byte));
-            } else {
-                path.push_str(&format!("%{byte:02X}"));
-            }
-        }
+        path.push_str(&crate::domain::percent_encode(next));
     }
     path
 }

@@ -172,7 +172,7 @@ fn CodeStep(next: Memo<Option<String>>, recovery: bool) -> impl IntoView {
     } else {
         (
             "Authentication code",
-            "The 6-digit code your authenticator app shows for Gatehouse.",
+            "The 6-digit code your authenticator app shows for this account.",
             "recovery",
             "Use a recovery code",
         )
@@ -187,7 +187,7 @@ fn CodeStep(next: Memo<Option<String>>, recovery: bool) -> impl IntoView {
                 name="code"
                 label=label
                 hint=hint
-                autocomplete="one-time-code"
+                autocomplete=if recovery { "off" } else { "one-time-code" }
                 inputmode=if recovery { "text" } else { "numeric" }
                 value=code
                 node_ref=code_input

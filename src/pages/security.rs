@@ -11,7 +11,7 @@ use crate::{
     error::AppError,
     fns::account::{
         change_password, confirm_totp, delete_account, disable_totp, end_my_login, my_history, my_logins,
-        new_recovery_codes, start_totp,
+        new_recovery_codes, recovery_codes_left, start_totp,
     },
     users::{LoginSession, TotpSetup},
 };
@@ -183,7 +183,13 @@ fn TwoFactorSection() -> impl IntoView {
                     }
                     stage.set(next);
                 }
-                Err(e) => failure.set(Some(e)),
+                Err(e) => {
+                    // A set-up that expired or was replaced (409): back to the start, saying why.
+                    if matches!(e, AppError::Conflict { .. }) {
+                        stage.set(TwoFactor::Idle);
+                    }
+                    failure.set(Some(e));
+                }
             }
             pending.set(false);
         });
@@ -228,9 +234,21 @@ fn TwoFactorSection() -> impl IntoView {
         run(Box::pin(call), Some((false, "Two-factor authentication turned off.")));
     });
     let busy = move || pending.get() || !mounted.get();
+    // Each stage's controls replace the ones the person used: focus moves to the first of
+    // them, not back to the page's start.
+    let section = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |previous: Option<()>| {
+        stage.track();
+        if previous.is_some() {
+            focus_first_control(section);
+        }
+    });
+    let left = LocalResource::new(move || async move {
+        if on.get() && stage.with(|s| *s == TwoFactor::Idle) { authed(session, recovery_codes_left).await.ok() } else { None }
+    });
 
     view! {
-        <section class="card" aria-labelledby="two-factor-heading">
+        <section class="card" aria-labelledby="two-factor-heading" node_ref=section>
             <h2 id="two-factor-heading">"Two-factor authentication"</h2>
             <p>{move || if on.get() { TWO_FACTOR_ON } else { TWO_FACTOR_OFF }}
                 " With it on, signing in asks for a code from an authenticator app as well as your password."</p>
@@ -238,6 +256,10 @@ fn TwoFactorSection() -> impl IntoView {
             <Alert message=alert/>
             {move || match stage.get() {
                 TwoFactor::Idle if on.get() => view! {
+                    <p>{move || left.get().flatten().map(|n| match n {
+                        1 => "You have 1 unused recovery code.".to_owned(),
+                        n => format!("You have {n} unused recovery codes."),
+                    })}</p>
                     <div class="actions">
                         <button type="button" class="button" disabled=busy on:click=move |_| go(TwoFactor::TurnOff)>"Turn off"</button>
                         <button type="button" class="button" disabled=busy on:click=move |_| go(TwoFactor::Renew)>"New recovery codes"</button>
@@ -288,7 +310,7 @@ fn TwoFactorSection() -> impl IntoView {
                     <form method="post" on:submit=submit_renew novalidate>
                         <p>"Your old recovery codes stop working."</p>
                         <Field id="renew-code" name="code" label="Authentication code" autocomplete="one-time-code"
-                            inputmode="numeric" value=code error=field_error("code")/>
+                            hint="From your app, or one of your recovery codes" value=code error=field_error("code")/>
                         <div class="actions">
                             <button type="submit" class="button primary" disabled=busy>"Make new codes"</button>
                             <button type="button" class="button" on:click=move |_| go(TwoFactor::Idle)>"Cancel"</button>
@@ -308,6 +330,21 @@ fn TwoFactorSection() -> impl IntoView {
     }
 }
 
+/// Moves focus to the first field (else button) of `section`, once it is drawn.
+fn focus_first_control(section: NodeRef<leptos::html::Section>) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast as _;
+        let Some(section) = section.get_untracked() else { return };
+        let control = section.query_selector("input:not([type=hidden]), button").ok().flatten();
+        if let Some(control) = control.and_then(|c| c.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = control.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = section;
+}
+
 /// A secret in groups of four, for reading and typing.
 fn group(secret: &str) -> String {
     secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
@@ -322,7 +359,7 @@ fn RecoveryCodeList(codes: Vec<String>, on_done: Callback<()>) -> impl IntoView 
         "Gatehouse recovery codes\n\nEach code works once, in place of an authentication code.\n\n{}\n",
         codes.join("\n")
     );
-    let download = format!("data:text/plain;charset=utf-8,{}", percent_encode(&text));
+    let download = format!("data:text/plain;charset=utf-8,{}", crate::domain::percent_encode(&text));
     view! {
         <div class="recovery-codes">
             <h3>"Your recovery codes"</h3>
@@ -336,19 +373,6 @@ fn RecoveryCodeList(codes: Vec<String>, on_done: Callback<()>) -> impl IntoView 
             <span role="status">{move || copied.get().then_some("Copied")}</span>
         </div>
     }
-}
-
-/// Percent-encoding of everything but the unreserved characters (for a `data:` URL).
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[component]

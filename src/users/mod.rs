@@ -80,7 +80,7 @@ pub struct ResetLink {
 
 /// A second factor being set up: the secret for the person's authenticator app, as text,
 /// as an `otpauth://` URL and as a QR code (inline SVG). It works once confirmed with a code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TotpSetup {
     /// RFC 4648 base32, no padding (SHA-1, 6 digits, 30 s).
@@ -91,10 +91,23 @@ pub struct TotpSetup {
 }
 
 /// Recovery codes, shown this once: each works once in place of an authentication code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RecoveryCodes {
     pub recovery_codes: Vec<String>,
+}
+
+// Neither the secret nor a code ever reaches a log through `Debug`.
+impl std::fmt::Debug for TotpSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpSetup").finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecoveryCodes").field("count", &self.recovery_codes.len()).finish_non_exhaustive()
+    }
 }
 
 /// What a wrong, spent or unknown authentication or recovery code is told (one sentence for

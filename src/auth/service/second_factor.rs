@@ -24,11 +24,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use uuid::Uuid;
 
 /// How long a secret being set up waits for its confirming code.
-const ENROLMENT_TTL_MICROS: i64 = 15 * 60 * 1_000_000;
+pub(super) const ENROLMENT_TTL_MICROS: i64 = 15 * 60 * 1_000_000;
 /// How long a login waits for its second factor (the `mfa_token`'s life).
 const CHALLENGE_TTL_MICROS: i64 = 5 * 60 * 1_000_000;
 /// The text alternative of the set-up QR code.
 const QR_LABEL: &str = "QR code of your two-factor secret, for an authenticator app";
+/// Why an admin cannot remove their own second factor here.
+const OWN_MFA: &str = "Turn off your own two-factor authentication on your security page, with your password and a code";
 /// Why a confirmation finds nothing to confirm.
 const NOTHING_PENDING: &str = "There is no two-factor set-up to confirm; start again";
 
@@ -44,11 +46,12 @@ pub enum Code<'a> {
 }
 
 impl Code<'_> {
-    fn text(self) -> &'static str {
+    /// What the code was given as, for an `mfa.failed` event.
+    fn method(self) -> &'static str {
         match self {
             Code::Totp(_) => "totp",
             Code::Recovery(_) => "recovery_code",
-            Code::Either(_) => "code",
+            Code::Either(_) => "totp_or_recovery_code",
         }
     }
 }
@@ -108,6 +111,11 @@ impl AuthService {
             let Some(sealed) = challenge.totp_secret.as_deref().filter(|_| !row.disabled) else {
                 return Err(AppError::InvalidGrant);
             };
+            // The attempt is counted against the challenge before the code is checked, so
+            // attempts sent at once cannot outnumber its limit.
+            if !mfa::claim_attempt(&self.db, &token_hash).await? {
+                return Err(AppError::InvalidGrant);
+            }
             let login = NewEvent::new(EventType::LoginSucceeded).user(&row.id).actor(&row.id).client(client);
             match self.spend_code(&row, sealed, challenge.totp_last_step, code, Some(&token_hash), client).await? {
                 Some(method) => Ok(login.detail("second_factor", method)),
@@ -116,13 +124,13 @@ impl AuthService {
                         .user(&row.id)
                         .client(client)
                         .detail("during", "login")
-                        .detail("code", code.text());
-                    mfa::fail_challenge(&self.db, &token_hash, &failed).await?;
+                        .detail("method", code.method());
+                    audit::insert(&self.db, &failed).await?;
                     Err(AppError::InvalidGrant)
                 }
             }
         };
-        let event = self.as_login_attempt(&row.username, client, attempt).await?;
+        let event = self.as_login_attempt(&row.username, client, true, attempt).await?;
         self.start_login_recording(&row, client, event).await
     }
 
@@ -267,6 +275,11 @@ impl AuthService {
         let id = Uuid::parse_str(user_id).map_err(|_| AppError::NotFound)?;
         let Some(row) = users::find_by_id(&self.db, &id).await? else { return Err(AppError::NotFound) };
         let admin_id = &admin.current().user.id;
+        if &row.id == admin_id {
+            // An admin's own token alone must not strip their second factor: they turn it off
+            // themselves, with their password and a code.
+            return Err(AppError::conflict(OWN_MFA));
+        }
         let event =
             NewEvent::new(EventType::MfaDisabled).user(&row.id).actor(admin_id).client(client).detail("by", "admin");
         if !mfa::disable(&self.db, &row.id, &event).await? {
@@ -317,7 +330,7 @@ impl AuthService {
                 None => Err(AppError::InvalidGrant),
             }
         };
-        match self.as_login_attempt(&row.username, client, check).await {
+        match self.as_login_attempt(&row.username, client, true, check).await {
             Ok(()) => Ok(()),
             Err(AppError::InvalidGrant) => {
                 let event = NewEvent::new(EventType::MfaFailed).user(&row.id).actor(&row.id).client(client);
@@ -325,7 +338,7 @@ impl AuthService {
                     let event = NewEvent::new(EventType::LoginFailed).user(&row.id).actor(&row.id).client(client);
                     (event.detail("reason", "confirmation"), "password", WRONG_PASSWORD)
                 } else {
-                    (event.detail("during", during), "code", WRONG_CODE)
+                    (event.detail("during", during).detail("method", Code::Either(code).method()), "code", WRONG_CODE)
                 };
                 audit::insert(&self.db, &event).await?;
                 Err(AppError::field(field, message))
@@ -343,6 +356,20 @@ impl AuthService {
             .map(|code| self.mfa.recovery_code_hash(user_id, &code))
             .collect();
         (codes, hashes)
+    }
+
+    /// Stops start-up with one line when the master key does not open the stored TOTP secrets
+    /// (another instance's key, a replaced key): else every code of those accounts would fail.
+    pub async fn check_master_key(&self) -> Result<(), String> {
+        let stored = mfa::any_secret(&self.db).await.map_err(|e| format!("cannot read the two-factor secrets: {e}"))?;
+        match stored {
+            Some((user_id, sealed)) if self.mfa.open(&sealed, &user_id).is_none() => Err(
+                "GATEHOUSE_MASTER_KEY: it does not open the stored two-factor secrets (every instance on one \
+                 database needs the same master key)"
+                    .to_owned(),
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Unused recovery codes of the caller (what the security page shows beside "New
