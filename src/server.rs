@@ -13,7 +13,11 @@ use crate::{
     },
     config::{Config, JwtAlgorithm, SecretSource, redact_url},
     db::{Db, PoolSettings},
-    http::{body, cookie::{PrivateCookie, RefreshCookie}, cors, private, security, trace},
+    http::{
+        body,
+        cookie::{PrivateCookie, RefreshCookie},
+        cors, private, security, trace,
+    },
     state::AppState,
     users::service::UserService,
 };

@@ -6,7 +6,12 @@ use crate::{
     audit::ClientInfo,
     auth::service::AuthService,
     db::Db,
-    http::{client_address::TrustedProxies, cookie::{PrivateCookie, RefreshCookie}, cors::CorsOrigins, security::SecurityHeaders},
+    http::{
+        client_address::TrustedProxies,
+        cookie::{PrivateCookie, RefreshCookie},
+        cors::CorsOrigins,
+        security::SecurityHeaders,
+    },
     users::service::UserService,
 };
 use axum::{extract::FromRef, http::request::Parts};

@@ -32,9 +32,28 @@ pub fn is_field_message(field: &str, message: &str) -> bool {
     known.contains(&message)
 }
 
+/// RFC 3986 percent-encoding of everything but the unreserved characters (`A-Z a-z 0-9 - . _
+/// ~`): for a value inside a URL (a query parameter, an `otpauth://` label, a `data:` URL).
+pub fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percent_encoding_keeps_only_the_unreserved_characters() {
+        assert_eq!(percent_encode("Acme & Co/ü~-._"), "Acme%20%26%20Co%2F%C3%BC~-._");
+    }
 
     #[test]
     fn every_message_a_parser_gives_is_known_for_its_field() {
@@ -54,18 +73,4 @@ mod tests {
         assert!(!is_field_message("username", "Call 555-0100 to verify your account"));
         assert!(!is_field_message("role", Username::parse("").unwrap_err()));
     }
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters (`A-Z a-z 0-9 - . _
-/// ~`): for a value inside a URL (a query parameter, an `otpauth://` label, a `data:` URL).
-pub fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }

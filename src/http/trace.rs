@@ -9,7 +9,14 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use std::time::Instant;
+use std::{
+    collections::HashMap,
+    sync::{
+        LazyLock, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
+};
 use tracing::Instrument as _;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -17,17 +24,18 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Runs the rest of the request inside a `request` span, then logs how it ended.
 pub async fn request_span(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
+    let route = interned(request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str));
     let id = request_id(request.headers());
-    let span = tracing::info_span!("request", method = %request.method(), route = %route, id = %id);
-    let method = request.method().as_str().to_owned();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let method = method_label(request.method());
+    let span = tracing::info_span!("request", method = %method, route = %route, id = %id);
+    let mut response = next.run(request).instrument(span).await;
     let seconds = started.elapsed().as_secs_f64();
-    let status = response.status().as_u16();
+    let status = response.status();
     // The request's own line names its fields itself, rather than through the span: a
     // formatter need not render the span again for the one line every request writes.
-    tracing::info!(method = %method, route = %route, id = %id, status, latency_ms = seconds * 1000.0, "request done");
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status.to_string())
+    tracing::info!(method = %method, route = %route, id = %id, status = status.as_u16(), latency_ms = seconds * 1000.0, "request done");
+    // Static labels: recording a request allocates nothing.
+    metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status_label(status))
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(seconds);
     if let Ok(value) = HeaderValue::from_str(&id) {
@@ -46,7 +54,51 @@ fn request_id(headers: &HeaderMap) -> String {
             (1..=64).contains(&id.len())
                 && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
         })
-        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
+        .map_or_else(fresh_request_id, str::to_owned)
+}
+
+/// A new request id: 32 hex digits, a random half drawn once per process and a counter, so
+/// ids are unique across instances without a system call per request.
+fn fresh_request_id() -> String {
+    static PREFIX: LazyLock<u64> = LazyLock::new(|| uuid::Uuid::new_v4().as_u64_pair().0);
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("{:016x}{:016x}", *PREFIX, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A method as a label: the standard ones by name, any other as `OTHER` (a client may send
+/// any token as a method; labels must stay few).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "OTHER",
+    }
+}
+
+/// A status as a label, from a table made once.
+fn status_label(status: axum::http::StatusCode) -> &'static str {
+    static LABELS: LazyLock<Vec<&'static str>> =
+        LazyLock::new(|| (0..1000u16).map(|code| &*Box::leak(code.to_string().into_boxed_str())).collect());
+    LABELS.get(usize::from(status.as_u16())).copied().unwrap_or("other")
+}
+
+/// A matched route pattern as a `'static` label. The patterns are the router's own (a fixed
+/// set, not what clients send), so this table stays as small as the router.
+fn interned(route: &str) -> &'static str {
+    static ROUTES: LazyLock<RwLock<HashMap<String, &'static str>>> = LazyLock::new(Default::default);
+    if let Some(known) = ROUTES.read().unwrap_or_else(|e| e.into_inner()).get(route) {
+        return known;
+    }
+    let mut routes = ROUTES.write().unwrap_or_else(|e| e.into_inner());
+    routes.entry(route.to_owned()).or_insert_with(|| Box::leak(route.to_owned().into_boxed_str()))
 }
 
 #[cfg(test)]

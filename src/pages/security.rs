@@ -244,7 +244,11 @@ fn TwoFactorSection() -> impl IntoView {
         }
     });
     let left = LocalResource::new(move || async move {
-        if on.get() && stage.with(|s| *s == TwoFactor::Idle) { authed(session, recovery_codes_left).await.ok() } else { None }
+        if on.get() && stage.with(|s| *s == TwoFactor::Idle) {
+            authed(session, recovery_codes_left).await.ok()
+        } else {
+            None
+        }
     });
 
     view! {

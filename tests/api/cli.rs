@@ -179,16 +179,14 @@ async fn reset_link_prints_a_working_single_use_link_and_an_unknown_name_exits_1
 #[tokio::test]
 async fn remove_mfa_lets_a_password_alone_log_in_again_and_says_when_there_is_none() {
     let app = TestApp::spawn().await;
-    app.create_user("lost_phone", PASSWORD).await;
-    // A second factor as stored (the secret itself plays no part here).
-    app.sql_execute("UPDATE users SET totp_secret = 'v1.sealed' WHERE username = 'lost_phone'").await;
-    let before = app.login("lost_phone", PASSWORD).await;
+    crate::mfa::enrolled(&app, "lost_phone").await;
+    let before = app.login("lost_phone", crate::mfa::PASSWORD).await;
     assert_eq!(before.status(), 403);
 
     let removed = gatehouse(app.database_url(), &["remove-mfa", "LOST_PHONE"], "");
     assert_eq!(removed.status.code(), Some(0), "{}", text(&removed));
     assert!(text(&removed).contains("lost_phone"), "the account's own name: {}", text(&removed));
-    assert_eq!(app.login("lost_phone", PASSWORD).await.status(), 200);
+    assert_eq!(app.login("lost_phone", crate::mfa::PASSWORD).await.status(), 200);
     let events = app.sql_i64("SELECT COUNT(*) FROM audit_events WHERE type = 'mfa.disabled'").await;
     assert_eq!(events, 1);
 

@@ -849,3 +849,72 @@ async fn no_event_names_the_secret_or_a_code() {
         assert!(!details.contains(code.as_str()), "{code} in {details}");
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Review follow-ups: an atomic attempt limit, an admin's own factor, the master key, the
+// housekeeping.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn codes_sent_at_once_on_one_mfa_token_never_outnumber_its_limit() {
+    // Without the account throttle (an operator may turn it off), only the token's own limit
+    // holds guesses back, and it must hold against a burst too.
+    let app = TestApp::spawn_with(&[("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "0")]).await;
+    let alice = enrolled(&app, "alice").await;
+    let mfa_token = password_step(&app, "alice", PASSWORD).await;
+    let wrong = alice.totp.wrong_code();
+    let burst = (0..12).map(|_| with_otp(&app, &mfa_token, &wrong));
+    let answers = futures_util::future::join_all(burst).await;
+    assert!(answers.iter().all(|r| r.status() == 400), "every wrong code is refused");
+    let tried = app.sql_i64("SELECT COUNT(*) FROM audit_events WHERE type = 'mfa.failed'").await;
+    assert!(tried <= 5, "at most 5 codes were checked against one token, not {tried}");
+    let right = alice.totp.code_from_now(0).await;
+    expect_error(with_otp(&app, &mfa_token, &right).await, 400, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn an_admin_cannot_strip_their_own_second_factor_with_a_token_alone() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_tokens().await;
+    let me: Value = app.me(&admin.access).await.json().await.unwrap();
+    let started = start_totp(&app, &admin.access, crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(started.status(), 200);
+    let setup: Value = started.json().await.unwrap();
+    let totp = Totp::from_base32(setup["secret"].as_str().unwrap());
+    assert_eq!(confirm_totp(&app, &admin.access, &totp.code_from_now(-1).await).await.status(), 200);
+
+    let path = format!("/api/v1/users/{}/mfa", me["id"].as_str().unwrap());
+    expect_error(app.delete(&path, &admin.access).await, 409, "conflict").await;
+    assert_eq!(mfa_enabled(&app, &admin.access).await, json!(true), "still on");
+}
+
+#[tokio::test]
+async fn an_instance_whose_master_key_does_not_open_the_stored_secrets_does_not_start() {
+    // HS256 signs with the shared secret: no signing key would catch a wrong master key.
+    let app = TestApp::spawn_with(&[("GATEHOUSE_JWT_ALGORITHM", "HS256")]).await;
+    enrolled(&app, "alice").await;
+    let line = app
+        .try_spawn_sharing(&[
+            ("GATEHOUSE_JWT_ALGORITHM", "HS256"),
+            ("GATEHOUSE_MASTER_KEY", "another-master-key-of-at-least-32-bytes!"),
+        ])
+        .await
+        .err()
+        .expect("start-up refused");
+    assert!(line.starts_with("GATEHOUSE_MASTER_KEY") && !line.contains('\n'), "{line}");
+    assert!(app.try_spawn_sharing(&[("GATEHOUSE_JWT_ALGORITHM", "HS256")]).await.is_ok(), "the right key starts");
+}
+
+#[tokio::test]
+async fn the_housekeeping_keeps_a_set_up_in_progress_and_drops_it_after_15_minutes() {
+    let app = TestApp::spawn().await;
+    app.create_user("alice", PASSWORD).await;
+    let access = app.tokens("alice", PASSWORD).await.access;
+    let secret = setup(&app, &access).await["secret"].as_str().unwrap().to_owned();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros() as i64;
+    app.auth.purge(now).await.unwrap();
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM totp_enrolments").await, 1, "a set-up in progress survives");
+    app.auth.purge(now + 16 * 60 * 1_000_000).await.unwrap();
+    assert_eq!(app.sql_i64("SELECT COUNT(*) FROM totp_enrolments").await, 0, "an abandoned one goes");
+    let code = Totp::from_base32(&secret).code_from_now(0).await;
+    expect_error(confirm_totp(&app, &access, &code).await, 409, "conflict").await;
+}

@@ -30,7 +30,8 @@ const CHALLENGE_TTL_MICROS: i64 = 5 * 60 * 1_000_000;
 /// The text alternative of the set-up QR code.
 const QR_LABEL: &str = "QR code of your two-factor secret, for an authenticator app";
 /// Why an admin cannot remove their own second factor here.
-const OWN_MFA: &str = "Turn off your own two-factor authentication on your security page, with your password and a code";
+const OWN_MFA: &str =
+    "Turn off your own two-factor authentication on your security page, with your password and a code";
 /// Why a confirmation finds nothing to confirm.
 const NOTHING_PENDING: &str = "There is no two-factor set-up to confirm; start again";
 
@@ -363,11 +364,11 @@ impl AuthService {
     pub async fn check_master_key(&self) -> Result<(), String> {
         let stored = mfa::any_secret(&self.db).await.map_err(|e| format!("cannot read the two-factor secrets: {e}"))?;
         match stored {
-            Some((user_id, sealed)) if self.mfa.open(&sealed, &user_id).is_none() => Err(
-                "GATEHOUSE_MASTER_KEY: it does not open the stored two-factor secrets (every instance on one \
+            Some((user_id, sealed)) if self.mfa.open(&sealed, &user_id).is_none() => {
+                Err("GATEHOUSE_MASTER_KEY: it does not open the stored two-factor secrets (every instance on one \
                  database needs the same master key)"
-                    .to_owned(),
-            ),
+                    .to_owned())
+            }
             _ => Ok(()),
         }
     }
