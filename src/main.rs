@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
     // The server logs to standard output; other commands keep it for what they print.
     let output = if cli.serves() { telemetry::Output::Stdout } else { telemetry::Output::Stderr };
     let outcome = match telemetry::init(output) {
-        // The guard lives until the command is done: dropping it flushes the last lines.
+        // The guard lives until the command is done: dropping it writes the last lines.
         Ok(_guard) => cli.run().await,
         Err(line) => Err(line),
     };

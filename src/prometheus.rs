@@ -30,8 +30,20 @@ fn handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How often the histograms' recorded samples are folded into their buckets. Without it they
+/// pile up in memory until a scrape: a server nobody scrapes would grow without end.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Serves `/metrics` on `listener` for as long as the process runs.
 pub async fn serve(listener: tokio::net::TcpListener, db: Db) -> std::io::Result<()> {
+    let upkeep = handle();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(UPKEEP_EVERY);
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
     let app = Router::new().route("/metrics", get(scrape)).with_state((handle(), db));
     axum::serve(listener, app).await
 }
