@@ -28,6 +28,7 @@ test("a person turns on two-factor authentication, then logs in with a code and 
   await expect(section.getByRole("img", { name: /QR code/ })).toBeVisible();
   const secret = ((await section.locator("#totp-secret").textContent()) ?? "").replace(/\s/g, "");
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);
+  await section.screenshot({ path: "screenshots/two-factor-setup.png" });
   await section.getByLabel("Authentication code").fill(wrongCode(secret));
   await section.getByRole("button", { name: "Turn on" }).click();
   await expect(section.getByText("That code didn't work")).toBeVisible();
@@ -42,6 +43,7 @@ test("a person turns on two-factor authentication, then logs in with a code and 
   const download = section.getByRole("link", { name: "Download" });
   await expect(download).toHaveAttribute("download", "gatehouse-recovery-codes.txt");
   expect(decodeURIComponent((await download.getAttribute("href")) ?? "")).toContain(recovery);
+  await section.screenshot({ path: "screenshots/two-factor-recovery-codes.png" });
   await section.getByRole("button", { name: "I have saved these codes" }).click();
   await expect(section.getByText("Two-factor authentication is on.")).toBeVisible();
   await expect(section.getByRole("button", { name: "New recovery codes" })).toBeVisible();
