@@ -43,63 +43,91 @@ macro_rules! newest_live_logins {
         "SELECT id FROM logins WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2"
     };
 }
+pub(crate) use newest_live_logins;
 
 /// Live logins one user may have; a new login beyond them deletes the oldest. A valid
 /// password replayed without end cannot grow the tables without bound.
 pub const MAX_LIVE_LOGINS_PER_USER: i64 = 100;
 
-/// Starts a login for `user_id` from `client` with its first refresh token, deleting the
-/// user's oldest live logins beyond [`MAX_LIVE_LOGINS_PER_USER`], and records `event`
-/// (`login.succeeded`, given the login's id); returns the login id.
-pub async fn start_login(
-    db: &Db,
-    user_id: &str,
-    token_hash: &str,
-    expires_at: i64,
-    client: &ClientInfo,
-    event: NewEvent,
-) -> Result<Uuid, sqlx::Error> {
-    let login_id = Uuid::now_v7();
-    let now = now_micros();
-    let event = event.detail("login_id", login_id.to_string());
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(
+/// A login about to start: what [`begin_login!`] writes.
+pub struct NewLogin<'a> {
+    pub id: Uuid,
+    pub user_id: &'a str,
+    /// The SHA-256 of its first refresh token.
+    pub token_hash: &'a str,
+    pub expires_at: i64,
+    pub client: &'a ClientInfo,
+    pub now: i64,
+}
+
+impl<'a> NewLogin<'a> {
+    pub fn new(user_id: &'a str, token_hash: &'a str, expires_at: i64, client: &'a ClientInfo) -> Self {
+        Self { id: Uuid::now_v7(), user_id, token_hash, expires_at, client, now: now_micros() }
+    }
+}
+
+/// Starts `$login` (a [`NewLogin`]) with `$executor`, inside a caller's transaction: the login,
+/// its first refresh token, and the deletion of the user's oldest live logins beyond
+/// [`MAX_LIVE_LOGINS_PER_USER`] (deleted, not ended: a password replayed without end must not
+/// leave a day of ended logins behind either; their refresh tokens go with them by ON DELETE
+/// CASCADE). A macro for both databases, as `record!` is.
+macro_rules! begin_login {
+    ($executor:expr, $login:expr) => {{
+        let login: &$crate::auth::logins::NewLogin<'_> = $login;
+        let id = login.id.to_string();
+        let inserted = sqlx::query(
             "INSERT INTO logins (id, user_id, created_at, last_used_at, user_agent, ip) VALUES ($1, $2, $3, $3, $4, $5)",
         )
-        .bind(login_id.to_string())
-        .bind(user_id)
-        .bind(now)
-        .bind(&client.user_agent)
-        .bind(client.ip.to_string())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
-             VALUES ($1, $2, NULL, $3, $4, $5)",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(login_id.to_string())
-        .bind(token_hash)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
-        // Deleted, not ended: a password replayed without end must not leave a day of ended
-        // logins behind either. Their refresh tokens go with them (ON DELETE CASCADE).
-        sqlx::query(concat!(
-            "DELETE FROM logins WHERE user_id = $1 AND ended_at IS NULL AND id NOT IN (",
-            newest_live_logins!(),
-            ")"
-        ))
-        .bind(user_id)
-        .bind(MAX_LIVE_LOGINS_PER_USER)
-        .execute(&mut *tx)
-        .await?;
+        .bind(&id)
+        .bind(login.user_id)
+        .bind(login.now)
+        .bind(&login.client.user_agent)
+        .bind(login.client.ip.to_string())
+        .execute(&mut *$executor)
+        .await;
+        let inserted = match inserted {
+            Ok(_) => {
+                sqlx::query(
+                    "INSERT INTO refresh_tokens (id, login_id, parent_id, token_hash, created_at, expires_at) \
+                     VALUES ($1, $2, NULL, $3, $4, $5)",
+                )
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(&id)
+                .bind(login.token_hash)
+                .bind(login.now)
+                .bind(login.expires_at)
+                .execute(&mut *$executor)
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match inserted {
+            Ok(_) => sqlx::query(concat!(
+                "DELETE FROM logins WHERE user_id = $1 AND ended_at IS NULL AND id NOT IN (",
+                $crate::auth::logins::newest_live_logins!(),
+                ")"
+            ))
+            .bind(login.user_id)
+            .bind($crate::auth::logins::MAX_LIVE_LOGINS_PER_USER)
+            .execute(&mut *$executor)
+            .await
+            .map(|_| ()),
+            Err(e) => Err(e),
+        }
+    }};
+}
+pub(crate) use begin_login;
+
+/// Starts `login` in a transaction of its own and records `event` (`login.succeeded`, which
+/// gains the login's id) with it.
+pub async fn start_login(db: &Db, login: &NewLogin<'_>, event: NewEvent) -> Result<(), sqlx::Error> {
+    let event = event.detail("login_id", login.id.to_string());
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        begin_login!(&mut *tx, login)?;
         record!(&mut *tx, &event)?;
         tx.commit().await
-    })?;
-    Ok(login_id)
+    })
 }
 
 pub async fn find_refresh(db: &Db, token_hash: &str) -> Result<Option<RefreshRecord>, sqlx::Error> {

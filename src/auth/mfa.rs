@@ -5,6 +5,7 @@
 
 use crate::{
     audit::repository::{NewEvent, record},
+    auth::logins::{NewLogin, begin_login},
     db::{Db, now_micros, with_pool},
     users::repository::{UserRow, user_columns},
 };
@@ -111,56 +112,52 @@ macro_rules! replace_codes {
 }
 use replace_codes;
 
-/// Replaces the recovery codes of a user with a second factor, recording `event`. False,
-/// writing nothing, when the account has none (any more).
-pub async fn replace_recovery_codes(
-    db: &Db,
-    user_id: &str,
-    hashes: &[String],
-    event: &NewEvent,
-) -> Result<bool, sqlx::Error> {
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        // Locks the account's row first (a write), as every claim does.
-        let on = sqlx::query("UPDATE users SET totp_last_step = totp_last_step WHERE id = $1 AND totp_secret IS NOT NULL")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if on != 1 {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        replace_codes!(&mut *tx, user_id, hashes)?;
-        record!(&mut *tx, event)?;
-        tx.commit().await?;
-        Ok(true)
-    })
-}
-
 /// Turns the second factor of `user_id` off: the secret, the recovery codes, any pending
 /// enrolment and every login waiting for a code go, and `event` is recorded. False, writing
 /// nothing, when it was not on.
 pub async fn disable(db: &Db, user_id: &str, event: &NewEvent) -> Result<bool, sqlx::Error> {
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let off = sqlx::query("UPDATE users SET totp_secret = NULL, totp_last_step = 0 WHERE id = $1 AND totp_secret IS NOT NULL")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if off != 1 {
+        if !turn_off!(&mut *tx, user_id)? {
             tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM totp_enrolments WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM mfa_challenges WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         record!(&mut *tx, event)?;
         tx.commit().await?;
         Ok(true)
     })
 }
+
+/// Turns the second factor of `$user_id` off inside a caller's transaction: the secret, the
+/// recovery codes, any pending enrolment and every login waiting for a code. `Ok(false)` when
+/// it was not on (nothing else is touched then).
+macro_rules! turn_off {
+    ($executor:expr, $user_id:expr) => {{
+        let user_id: &str = $user_id;
+        let off = sqlx::query(
+            "UPDATE users SET totp_secret = NULL, totp_last_step = 0 WHERE id = $1 AND totp_secret IS NOT NULL",
+        )
+        .bind(user_id)
+        .execute(&mut *$executor)
+        .await
+        .map(|done| done.rows_affected() == 1);
+        let mut done = off;
+        if matches!(done, Ok(true)) {
+            for sql in [
+                "DELETE FROM recovery_codes WHERE user_id = $1",
+                "DELETE FROM totp_enrolments WHERE user_id = $1",
+                "DELETE FROM mfa_challenges WHERE user_id = $1",
+            ] {
+                if let Err(e) = sqlx::query(sql).bind(user_id).execute(&mut *$executor).await {
+                    done = Err(e);
+                    break;
+                }
+            }
+        }
+        done
+    }};
+}
+use turn_off;
 
 /// Which second-factor proof a claim spends.
 pub enum Proof<'a> {
@@ -170,15 +167,25 @@ pub enum Proof<'a> {
     RecoveryCode(&'a str),
 }
 
-/// Spends `proof` for `user_id`, and with it the login challenge `challenge` when one is
-/// given, recording `events`, all in one transaction. False, writing nothing, when either
-/// was spent already (by a concurrent request on any instance), the challenge is dead, or
-/// the account has no second factor.
+/// What a spent proof pays for, in the same transaction.
+pub enum Then<'a> {
+    /// A login starts (the second step of a login: `challenge` is its challenge).
+    StartLogin { challenge: &'a str, login: &'a NewLogin<'a> },
+    /// The second factor is turned off.
+    TurnOff,
+    /// The recovery codes are replaced by these (hashes).
+    ReplaceCodes(&'a [String]),
+}
+
+/// Spends `proof` for `user_id` and does `then`, recording `events`, all in one transaction:
+/// a code is never spent for nothing, nor anything done without its code. False, writing
+/// nothing, when the proof or the challenge was spent already (by a concurrent request on
+/// any instance), the challenge is dead, or the account has no second factor.
 pub async fn spend(
     db: &Db,
     user_id: &str,
     proof: &Proof<'_>,
-    challenge: Option<&str>,
+    then: &Then<'_>,
     events: &[&NewEvent],
 ) -> Result<bool, sqlx::Error> {
     let now = now_micros();
@@ -186,7 +193,7 @@ pub async fn spend(
         let mut tx = pool.begin().await?;
         // The challenge first: of two uses of one challenge, the second finds it spent. (Its
         // attempt was counted by `claim_attempt` before the code was checked.)
-        if let Some(token_hash) = challenge {
+        if let Then::StartLogin { challenge: token_hash, .. } = then {
             let claimed = sqlx::query(
                 "UPDATE mfa_challenges SET spent = TRUE \
                  WHERE token_hash = $1 AND user_id = $2 AND NOT spent AND expires_at > $3",
@@ -225,6 +232,13 @@ pub async fn spend(
         if spent != 1 {
             tx.rollback().await?;
             return Ok(false);
+        }
+        match then {
+            Then::StartLogin { login, .. } => begin_login!(&mut *tx, login)?,
+            Then::TurnOff => {
+                turn_off!(&mut *tx, user_id)?;
+            }
+            Then::ReplaceCodes(hashes) => replace_codes!(&mut *tx, user_id, hashes)?,
         }
         for event in events {
             record!(&mut *tx, event)?;

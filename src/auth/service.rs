@@ -3,7 +3,7 @@
 
 use super::{
     agents, common_passwords,
-    logins::{self, LoginRow, Rotation},
+    logins::{self, LoginRow, NewLogin, Rotation},
     mfa,
     password::{self, PasswordHasher},
     resets,
@@ -421,30 +421,19 @@ impl AuthService {
     /// Starts a login of a user whose credentials were just checked (or just created).
     async fn start_login(&self, row: &UserRow, client: &ClientInfo) -> Result<TokenPair, AppError> {
         let event = NewEvent::new(EventType::LoginSucceeded).user(&row.id).actor(&row.id).client(client);
-        self.start_login_recording(row, client, event).await
+        let refresh_token = new_refresh_token();
+        let token_hash = refresh_token_hash(&refresh_token);
+        let login = NewLogin::new(&row.id, &token_hash, self.refresh_expiry(), client);
+        logins::start_login(&self.db, &login, event).await?;
+        self.login_started(row, &login, refresh_token)
     }
 
-    /// Starts a login, recording `event` (its `login.succeeded`) with it.
-    async fn start_login_recording(
-        &self,
-        row: &UserRow,
-        client: &ClientInfo,
-        event: NewEvent,
-    ) -> Result<TokenPair, AppError> {
-        let refresh_token = new_refresh_token();
-        let login_id = logins::start_login(
-            &self.db,
-            &row.id,
-            &refresh_token_hash(&refresh_token),
-            self.refresh_expiry(),
-            client,
-            event,
-        )
-        .await?;
+    /// The tokens of a login just stored.
+    fn login_started(&self, row: &UserRow, login: &NewLogin<'_>, refresh_token: String) -> Result<TokenPair, AppError> {
         let user_id = parse_stored_id(&row.id)?;
-        tracing::info!(user_id = %row.id, login_id = %login_id, "login started");
+        tracing::info!(user_id = %row.id, login_id = %login.id, "login started");
         Ok(TokenPair {
-            access_token: self.keys.issue(user_id, login_id)?,
+            access_token: self.keys.issue(user_id, login.id)?,
             expires_in: self.keys.access_ttl_seconds(),
             refresh_token,
         })

@@ -918,3 +918,26 @@ async fn the_housekeeping_keeps_a_set_up_in_progress_and_drops_it_after_15_minut
     let code = Totp::from_base32(&secret).code_from_now(0).await;
     expect_error(confirm_totp(&app, &access, &code).await, 409, "conflict").await;
 }
+
+#[tokio::test]
+async fn a_code_step_records_its_login_with_how_it_was_proven_and_a_failed_one_starts_none() {
+    let app = TestApp::spawn().await;
+    let alice = enrolled(&app, "alice").await;
+    let logins_before = app.sql_i64(&format!("SELECT COUNT(*) FROM logins WHERE user_id = '{}'", alice.id)).await;
+
+    let mfa_token = password_step(&app, "alice", PASSWORD).await;
+    expect_error(with_otp(&app, &mfa_token, &alice.totp.wrong_code()).await, 400, "invalid_grant").await;
+    let after_wrong = app.sql_i64(&format!("SELECT COUNT(*) FROM logins WHERE user_id = '{}'", alice.id)).await;
+    assert_eq!(after_wrong, logins_before, "a wrong code starts no login");
+
+    let access =
+        expect_tokens(&app, with_recovery_code(&app, &mfa_token, &alice.recovery_codes[3]).await, "alice").await;
+    let logins: Value = app.get("/api/v1/users/me/logins", &access).await.json().await.unwrap();
+    let current =
+        logins["items"].as_array().unwrap().iter().find(|l| l["current"] == true).expect("this login").clone();
+    let events = own_events(&app, &alice.access).await;
+    let succeeded = of_type(&events, "login.succeeded");
+    let this = succeeded.iter().find(|e| e["detail"]["login_id"] == current["id"]).expect("the login's own event");
+    assert_eq!(this["detail"]["second_factor"], "recovery_code", "{this}");
+    assert_eq!(of_type(&events, "recovery_code.used").len(), 1);
+}

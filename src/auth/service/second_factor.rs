@@ -8,7 +8,8 @@ use crate::{
         repository::{self as audit, NewEvent},
     },
     auth::{
-        mfa::{self, Enable, Proof},
+        logins::NewLogin,
+        mfa::{self, Enable, Proof, Then},
         throttle,
         tokens::{new_refresh_token, refresh_token_hash},
         totp::{self, Secret},
@@ -117,9 +118,18 @@ impl AuthService {
             if !mfa::claim_attempt(&self.db, &token_hash).await? {
                 return Err(AppError::InvalidGrant);
             }
-            let login = NewEvent::new(EventType::LoginSucceeded).user(&row.id).actor(&row.id).client(client);
-            match self.spend_code(&row, sealed, challenge.totp_last_step, code, Some(&token_hash), client).await? {
-                Some(method) => Ok(login.detail("second_factor", method)),
+            // The code, the challenge and the new login: one transaction.
+            let refresh_token = new_refresh_token();
+            let refresh_hash = refresh_token_hash(&refresh_token);
+            let login = NewLogin::new(&row.id, &refresh_hash, self.refresh_expiry(), client);
+            let started = NewEvent::new(EventType::LoginSucceeded)
+                .user(&row.id)
+                .actor(&row.id)
+                .client(client)
+                .detail("login_id", login.id.to_string());
+            let then = Then::StartLogin { challenge: &token_hash, login: &login };
+            match self.spend_code(&row, sealed, challenge.totp_last_step, code, &then, &started, client).await? {
+                Some(_) => self.login_started(&row, &login, refresh_token),
                 None => {
                     let failed = NewEvent::new(EventType::MfaFailed)
                         .user(&row.id)
@@ -131,20 +141,22 @@ impl AuthService {
                 }
             }
         };
-        let event = self.as_login_attempt(&row.username, client, true, attempt).await?;
-        self.start_login_recording(&row, client, event).await
+        self.as_login_attempt(&row.username, client, true, attempt).await
     }
 
-    /// Spends `code` for `row`'s second factor (and `challenge` with it, when given): a TOTP
-    /// code of a step after the last one used, or an unused recovery code. Answers how
-    /// (`"totp"`, `"recovery_code"`), or `None` for a code that did not work.
+    /// Spends `code` for `row`'s second factor and does `then` in the same transaction,
+    /// recording `outcome` (given `detail.second_factor`: how): a TOTP code of a step after
+    /// the last one used, or an unused recovery code. Answers how (`"totp"`,
+    /// `"recovery_code"`), or `None` for a code that did not work (nothing done).
+    #[allow(clippy::too_many_arguments)]
     async fn spend_code(
         &self,
         row: &UserRow,
         sealed: &str,
         last_step: i64,
         code: Code<'_>,
-        challenge: Option<&str>,
+        then: &Then<'_>,
+        outcome: &NewEvent,
         client: &ClientInfo,
     ) -> Result<Option<&'static str>, AppError> {
         let (Code::Totp(text) | Code::Recovery(text) | Code::Either(text)) = code;
@@ -154,7 +166,8 @@ impl AuthService {
                 return Err(AppError::Internal);
             };
             if let Some(step) = secret.accepts(text, now_seconds(), last_step) {
-                let spent = mfa::spend(&self.db, &row.id, &Proof::Step(step), challenge, &[]).await?;
+                let done = outcome.clone().detail("second_factor", "totp");
+                let spent = mfa::spend(&self.db, &row.id, &Proof::Step(step), then, &[&done]).await?;
                 return Ok(spent.then_some("totp"));
             }
         }
@@ -163,7 +176,8 @@ impl AuthService {
         {
             let hash = self.mfa.recovery_code_hash(&row.id, &normalised);
             let used = NewEvent::new(EventType::RecoveryCodeUsed).user(&row.id).actor(&row.id).client(client);
-            let spent = mfa::spend(&self.db, &row.id, &Proof::RecoveryCode(&hash), challenge, &[&used]).await?;
+            let done = outcome.clone().detail("second_factor", "recovery_code");
+            let spent = mfa::spend(&self.db, &row.id, &Proof::RecoveryCode(&hash), then, &[&used, &done]).await?;
             return Ok(spent.then_some("recovery_code"));
         }
         Ok(None)
@@ -239,11 +253,8 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<(), AppError> {
         let row = self.caller_row(caller).await?;
-        self.prove_both(&row, Some(password), code, "turn_off", client).await?;
         let event = NewEvent::new(EventType::MfaDisabled).user(&row.id).actor(&row.id).client(client);
-        if !mfa::disable(&self.db, &row.id, &event).await? {
-            return Err(AppError::conflict(MFA_NOT_ON));
-        }
+        self.prove_both(&row, Some(password), code, &Then::TurnOff, &event, "turn_off", client).await?;
         tracing::info!(user_id = %row.id, "two-factor authentication turned off");
         Ok(())
     }
@@ -256,12 +267,10 @@ impl AuthService {
         client: &ClientInfo,
     ) -> Result<RecoveryCodes, AppError> {
         let row = self.caller_row(caller).await?;
-        self.prove_both(&row, None, code, "new_recovery_codes", client).await?;
         let (codes, hashes) = self.new_codes(&row.id);
         let event = NewEvent::new(EventType::RecoveryCodesReplaced).user(&row.id).actor(&row.id).client(client);
-        if !mfa::replace_recovery_codes(&self.db, &row.id, &hashes, &event).await? {
-            return Err(AppError::conflict(MFA_NOT_ON));
-        }
+        let then = Then::ReplaceCodes(&hashes);
+        self.prove_both(&row, None, code, &then, &event, "new_recovery_codes", client).await?;
         Ok(RecoveryCodes { recovery_codes: codes })
     }
 
@@ -304,13 +313,17 @@ impl AuthService {
     }
 
     /// The caller's password (when asked) and a code of their second factor, checked as one
-    /// attempt against the login throttle (429 once blocked). 409 when TOTP is off; 422
-    /// naming the wrong input.
+    /// attempt against the login throttle (429 once blocked); the code is spent and `then`
+    /// done (recording `outcome`) in one transaction. 409 when TOTP is off; 422 naming the
+    /// wrong input.
+    #[allow(clippy::too_many_arguments)]
     async fn prove_both(
         &self,
         row: &UserRow,
         password: Option<&str>,
         code: &str,
+        then: &Then<'_>,
+        outcome: &NewEvent,
         during: &'static str,
         client: &ClientInfo,
     ) -> Result<(), AppError> {
@@ -326,7 +339,7 @@ impl AuthService {
                 wrong_password.store(true, Ordering::Relaxed);
                 return Err(AppError::InvalidGrant);
             }
-            match self.spend_code(row, &sealed, last_step, Code::Either(code), None, client).await? {
+            match self.spend_code(row, &sealed, last_step, Code::Either(code), then, outcome, client).await? {
                 Some(_) => Ok(()),
                 None => Err(AppError::InvalidGrant),
             }
