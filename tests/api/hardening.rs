@@ -2,21 +2,12 @@
 //! per address, sign-ups, shared through the database), security headers and the CSP nonce,
 //! the refresh grace window, and rehashing of weaker password hashes.
 
-use crate::helpers::{TestApp, Tokens, expect_error};
+use crate::helpers::{TestApp, Tokens, expect_error, retry_after};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use std::time::Duration;
 
 const PASSWORD: &str = "a long passphrase";
-
-fn retry_after(response: &Response) -> u64 {
-    response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("Retry-After on {}", response.status()))
-}
 
 async fn expect_throttled(response: Response) -> u64 {
     let wait = retry_after(&response);

@@ -396,3 +396,13 @@ pub fn rfc3339(value: &Value) -> time::OffsetDateTime {
     time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
         .unwrap_or_else(|e| panic!("{text:?} is not RFC 3339: {e}"))
 }
+
+/// The `Retry-After` seconds of a throttled answer (panics when there is none).
+pub fn retry_after(response: &Response) -> u64 {
+    response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("Retry-After on {}", response.status()))
+}

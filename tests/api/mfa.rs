@@ -5,7 +5,7 @@
 //! The codes are made by the test's own RFC 6238 implementation (checked against the RFC's
 //! vectors below), not by the server's.
 
-use crate::helpers::{TestApp, expect_error};
+use crate::helpers::{TestApp, expect_error, retry_after};
 use data_encoding::BASE32_NOPAD;
 use hmac::{Hmac, Mac};
 use reqwest::Response;
@@ -230,15 +230,6 @@ async fn mfa_enabled(app: &TestApp, access: &str) -> Value {
     assert_eq!(response.status(), 200);
     let me: Value = response.json().await.unwrap();
     me["mfa_enabled"].clone()
-}
-
-fn retry_after(response: &Response) -> u64 {
-    response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("Retry-After on {}", response.status()))
 }
 
 async fn expect_throttled(response: Response) {

@@ -18,12 +18,18 @@ async fn call(app: &TestApp, endpoint: &str, form: &[(&str, &str)], headers: &[(
 
 /// The refresh cookie set by a response: (the `name=value` pair, the whole header).
 fn refresh_cookie(response: &Response) -> Option<(String, String)> {
+    set_cookie(response, "gatehouse_refresh")
+}
+
+/// The cookie `name` set by a response: (the `name=value` pair, the whole header).
+fn set_cookie(response: &Response, name: &str) -> Option<(String, String)> {
+    let prefix = format!("{name}=");
     response
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("gatehouse_refresh="))
+        .find(|v| v.starts_with(&prefix))
         .map(|v| (v.split(';').next().unwrap().to_owned(), v.to_owned()))
 }
 
@@ -57,13 +63,7 @@ async fn login_sets_an_http_only_lax_refresh_cookie_and_returns_the_person_and_a
 
 /// The second-factor cookie set by a response: (the `name=value` pair, the whole header).
 fn mfa_cookie(response: &Response) -> Option<(String, String)> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("gatehouse_mfa="))
-        .map(|v| (v.split(';').next().unwrap().to_owned(), v.to_owned()))
+    set_cookie(response, "gatehouse_mfa")
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! The second factor (TOTP with recovery codes) of [`AuthService`]: setting it up, turning it
 //! off, replacing recovery codes, an admin's removal, and the second step of a login.
 
-use super::{AuthService, CurrentUser, WRONG_PASSWORD, parse_stored_id};
+use super::{AuthService, CurrentUser, WRONG_PASSWORD};
 use crate::{
     audit::{
         ClientInfo, EventType,
@@ -161,10 +161,7 @@ impl AuthService {
     ) -> Result<Option<&'static str>, AppError> {
         let (Code::Totp(text) | Code::Recovery(text) | Code::Either(text)) = code;
         if matches!(code, Code::Totp(_) | Code::Either(_)) {
-            let Some(secret) = self.mfa.open(sealed, &row.id) else {
-                tracing::error!(user_id = %row.id, "a TOTP secret does not open under the master key");
-                return Err(AppError::Internal);
-            };
+            let secret = self.open_secret(sealed, &row.id)?;
             if let Some(step) = secret.accepts(text, now_seconds(), last_step) {
                 let done = outcome.clone().detail("second_factor", "totp");
                 let spent = mfa::spend(&self.db, &row.id, &Proof::Step(step), then, &[&done]).await?;
@@ -226,10 +223,7 @@ impl AuthService {
         let Some(sealed) = mfa::pending(&self.db, &row.id, ENROLMENT_TTL_MICROS).await? else {
             return Err(AppError::conflict(NOTHING_PENDING));
         };
-        let Some(secret) = self.mfa.open(&sealed, &row.id) else {
-            tracing::error!(user_id = %row.id, "a pending TOTP secret does not open under the master key");
-            return Err(AppError::Internal);
-        };
+        let secret = self.open_secret(&sealed, &row.id)?;
         let Some(step) = secret.accepts(code, now_seconds(), 0) else {
             return Err(AppError::field("code", WRONG_CODE));
         };
@@ -389,7 +383,15 @@ impl AuthService {
     /// Unused recovery codes of the caller (what the security page shows beside "New
     /// recovery codes").
     pub async fn recovery_codes_left(&self, caller: &CurrentUser) -> Result<i64, AppError> {
-        let id = parse_stored_id(&caller.user.id)?;
-        Ok(mfa::unused_recovery_codes(&self.db, &id.to_string()).await?)
+        Ok(mfa::unused_recovery_codes(&self.db, &caller.user.id).await?)
+    }
+
+    /// A stored (or pending) secret of `user_id`; one that does not open under the master key
+    /// is logged and is a 500 (start-up checks one, so this means a damaged row).
+    fn open_secret(&self, sealed: &str, user_id: &str) -> Result<Secret, AppError> {
+        self.mfa.open(sealed, user_id).ok_or_else(|| {
+            tracing::error!(user_id, "a TOTP secret does not open under the master key");
+            AppError::Internal
+        })
     }
 }
