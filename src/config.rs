@@ -89,6 +89,8 @@ pub struct Config {
     pub audit_retention_days: u64,
     /// The issuer name authenticator apps show beside the account (`GATEHOUSE_MFA_ISSUER`).
     pub mfa_issuer: String,
+    /// Logins whose authentication is kept in memory (`GATEHOUSE_AUTH_CACHE_SIZE`, 0: none).
+    pub auth_cache_size: usize,
 }
 
 /// argon2id cost parameters.
@@ -195,6 +197,7 @@ impl fmt::Debug for Config {
             .field("password_reset_ttl", &self.password_reset_ttl)
             .field("audit_retention_days", &self.audit_retention_days)
             .field("mfa_issuer", &self.mfa_issuer)
+            .field("auth_cache_size", &self.auth_cache_size)
             .finish()
     }
 }
@@ -388,6 +391,7 @@ impl Config {
             password_reset_ttl: number_or(&get, "GATEHOUSE_PASSWORD_RESET_TTL", 3600, 1..=30 * 86_400)?,
             audit_retention_days: number_or(&get, "GATEHOUSE_AUDIT_RETENTION_DAYS", 90, 1..=36_500)?,
             mfa_issuer,
+            auth_cache_size: number_or(&get, "GATEHOUSE_AUTH_CACHE_SIZE", 100_000, 0..=10_000_000)? as usize,
         })
     }
 }

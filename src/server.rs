@@ -59,6 +59,8 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         reset_ttl_seconds: config.password_reset_ttl,
         audit_retention_days: config.audit_retention_days,
         limits: config.limits.into(),
+        auth_cache_size: config.auth_cache_size,
+        auth_cache_postgres: true,
     };
     let mfa = MfaKeys::new(&config.master_key, &config.mfa_issuer);
     let auth = Arc::new(AuthService::new(db.clone(), hasher, keys, mfa, policies));
@@ -121,11 +123,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let following = tokio::spawn(follow_keys(Arc::clone(&state.auth)));
+    let auth = Arc::clone(&state.auth);
+    let epoch = tokio::spawn(async move { auth.follow_auth_epoch().await });
     let served = axum::serve(listener, build_router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| format!("server error: {e}"));
     following.abort();
+    epoch.abort();
     served
 }
 

@@ -34,7 +34,7 @@ impl BenchDb {
     /// Runs one statement of the benchmark's set-up.
     pub async fn execute(&self, sql: String) {
         match &self.db {
-            Db::Sqlite(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()),
+            Db::Sqlite(pool, _) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()),
             Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql)).execute(pool).await.map(|_| ()),
         }
         .unwrap();

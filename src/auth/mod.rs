@@ -2,6 +2,7 @@
 //! throttling, and the service both doors (the JSON API and the server functions) call.
 
 pub mod agents;
+pub mod cache;
 pub mod common_passwords;
 pub mod keys;
 pub mod logins;

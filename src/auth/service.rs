@@ -2,7 +2,9 @@
 //! verifies tokens. The JSON API and the server functions are thin doors onto it.
 
 use super::{
-    agents, common_passwords,
+    agents,
+    cache::AuthCache,
+    common_passwords,
     logins::{self, LoginRow, NewLogin, Rotation},
     mfa,
     password::{self, PasswordHasher},
@@ -119,6 +121,11 @@ pub struct Policies {
     /// Seconds in which a just-rotated refresh token may be retried once (0: never).
     pub refresh_reuse_grace_seconds: u64,
     pub limits: Limits,
+    /// Logins whose lookup [`AuthService::authenticate`] keeps in memory (0: none).
+    pub auth_cache_size: usize,
+    /// On PostgreSQL, whether to cache at all (each request then waits for a coalesced read
+    /// of the epoch instead of making its own lookup).
+    pub auth_cache_postgres: bool,
 }
 
 pub struct AuthService {
@@ -127,11 +134,27 @@ pub struct AuthService {
     keys: TokenKeys,
     mfa: MfaKeys,
     policies: Policies,
+    cache: Option<std::sync::Arc<AuthCache>>,
 }
 
 impl AuthService {
     pub fn new(db: Db, hasher: PasswordHasher, keys: TokenKeys, mfa: MfaKeys, policies: Policies) -> Self {
-        Self { db, hasher, keys, mfa, policies }
+        let cache =
+            AuthCache::new(&db, policies.auth_cache_size, policies.auth_cache_postgres).map(std::sync::Arc::new);
+        Self { db, hasher, keys, mfa, policies, cache }
+    }
+
+    /// Logins whose authentication is in memory now (0 without a cache).
+    pub fn cached_logins(&self) -> usize {
+        self.cache.as_ref().map_or(0, |cache| cache.len())
+    }
+
+    /// Follows the durable auth epoch for as long as the process runs (see
+    /// [`AuthCache::follow_row`]); returns at once when there is nothing to follow.
+    pub async fn follow_auth_epoch(&self) {
+        if let Some(cache) = &self.cache {
+            std::sync::Arc::clone(cache).follow_row(self.db.clone()).await;
+        }
     }
 
     /// Deletes, as of `now`, what has been unable to authenticate anyone for
@@ -645,7 +668,8 @@ impl AuthService {
         Ok(self.keys.list())
     }
 
-    /// Verifies a bearer access token and re-reads its user and login: one indexed lookup.
+    /// Verifies a bearer access token and re-reads its user and login: one indexed lookup, or
+    /// none while the auth epoch says the answer in memory still holds (`auth::cache`).
     pub async fn authenticate(&self, access_token: &str) -> Result<CurrentUser, AppError> {
         let claims = match self.keys.verify(access_token) {
             Ok(claims) => claims,
@@ -656,6 +680,16 @@ impl AuthService {
             }
             Err(_) => return Err(AppError::InvalidToken),
         };
+        // The epoch first: what the cache holds is trusted only if filled under this one.
+        let epoch = match &self.cache {
+            Some(cache) => cache.epoch().await,
+            None => None,
+        };
+        if let (Some(cache), Some(epoch)) = (&self.cache, epoch)
+            && let Some(user) = cache.get(epoch, &claims.login_id, &claims.user_id)
+        {
+            return Ok(CurrentUser { user, login_id: claims.login_id.to_string() });
+        }
         let Some(found) = users::find_with_login(&self.db, &claims.user_id, &claims.login_id).await? else {
             return Err(AppError::InvalidToken);
         };
@@ -665,7 +699,11 @@ impl AuthService {
         if found.login_ended_at.is_some() {
             return Err(AppError::InvalidToken);
         }
-        Ok(CurrentUser { user: found.user.to_user(), login_id: claims.login_id.to_string() })
+        let user = found.user.to_user();
+        if let (Some(cache), Some(epoch)) = (&self.cache, epoch) {
+            cache.insert(epoch, claims.login_id, claims.user_id, &user);
+        }
+        Ok(CurrentUser { user, login_id: claims.login_id.to_string() })
     }
 
     /// Checks `password` as the account's own, for a change that asks for it (a password

@@ -528,4 +528,16 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_500_000), "1970-01-01T00:00:01.5Z");
     }
+
+    /// A column added to what authentication returns must also move the auth epoch when it
+    /// changes, or a cached login would go on showing its old value.
+    #[test]
+    fn the_auth_epoch_triggers_watch_every_column_authentication_returns() {
+        let read: Vec<&str> = user_columns!()
+            .split(',')
+            .map(|column| column.trim().trim_start_matches("u.").split_whitespace().next().unwrap_or_default())
+            .filter(|column| *column != "password_hash")
+            .collect();
+        assert_eq!(read, crate::db::epoch::USER_COLUMNS_WATCHED);
+    }
 }

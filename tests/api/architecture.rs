@@ -30,6 +30,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("audit::repository", 2),
     ("auth::resets", 2),
     ("auth::agents", 2),
+    ("auth::cache", 2),
     ("auth::totp", 2),
     ("auth::mfa", 2),
     ("auth::service", 3),

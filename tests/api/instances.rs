@@ -13,13 +13,18 @@ const PASSWORD: &str = "a long passphrase";
 
 /// One `gatehouse` process on a free port, called through the same [`Api`] as the in-process
 /// app (`Deref`, so `a.login(..)` and `a.client` read alike in both kinds of test).
-struct Instance {
+pub(crate) struct Instance {
     child: Child,
     api: Api,
 }
 
 impl Instance {
     async fn start(db: &TestDatabase) -> Self {
+        Self::start_with(db, &[]).await
+    }
+
+    /// An instance with these variables on top of the defaults.
+    pub(crate) async fn start_with(db: &TestDatabase, vars: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
             .current_dir(db.dir())
@@ -35,6 +40,7 @@ impl Instance {
             .env("GATEHOUSE_LIMIT_LOGIN_PER_ACCOUNT", "3")
             .env("GATEHOUSE_LIMIT_LOGIN_PER_ADDRESS", "0")
             .env("GATEHOUSE_LIMIT_REGISTER_PER_ADDRESS", "0")
+            .envs(vars.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -8,6 +8,7 @@ mod admin;
 mod admin_tools;
 mod architecture;
 mod audit;
+mod auth_cache;
 mod cli;
 mod config_files;
 mod hardening;

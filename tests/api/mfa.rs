@@ -123,9 +123,9 @@ fn the_tests_totp_matches_the_rfc_6238_sha1_vectors() {
 
 /// An account with TOTP on, and what its person holds.
 pub(crate) struct Enrolled {
-    id: String,
+    pub(crate) id: String,
     /// A login made before TOTP was turned on (it goes on).
-    access: String,
+    pub(crate) access: String,
     secret: String,
     pub(crate) totp: Totp,
     recovery_codes: Vec<String>,

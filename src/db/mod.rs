@@ -10,11 +10,14 @@ use sqlx::{
     postgres::PgPoolOptions,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+pub mod epoch;
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// With the shared epoch of its file (none for a database in memory).
+    Sqlite(SqlitePool, Option<Arc<epoch::SharedEpoch>>),
     Postgres(PgPool),
 }
 
@@ -22,7 +25,7 @@ pub enum Db {
 macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($pool, _) => $body,
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
@@ -56,15 +59,34 @@ impl Db {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true);
+            let shared = if url.contains(":memory:") || url.contains("mode=memory") {
+                None
+            } else {
+                let path = epoch::shared_file(options.get_filename());
+                let shared = epoch::SharedEpoch::open(&path).map_err(|e| {
+                    sqlx::Error::Configuration(format!("the auth epoch file {}: {e}", path.display()).into())
+                })?;
+                Some(Arc::new(shared))
+            };
+            let hooked = shared.clone();
             let pool = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections)
                 .acquire_timeout(settings.acquire_timeout)
                 // Each sqlx SQLite connection lives on a worker thread of its own, so a ping
                 // is a round trip between threads; a local file cannot drop a connection.
                 .test_before_acquire(false)
+                .after_connect(move |connection, _| {
+                    let shared = hooked.clone();
+                    Box::pin(async move {
+                        match shared {
+                            Some(shared) => epoch::hook_connection(connection, shared).await,
+                            None => Ok(()),
+                        }
+                    })
+                })
                 .connect_lazy_with(options);
             first_connection(&pool).await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, shared))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             // One connection of our own first: a refused connection or a wrong password
             // fails at once with its cause (the pool would only say it timed out).
@@ -87,7 +109,8 @@ impl Db {
     /// Applies the migrations in `migrations/` (embedded at build time).
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         let migrator = sqlx::migrate!("./migrations");
-        with_pool!(self, pool => migrator.run(pool).await)
+        with_pool!(self, pool => migrator.run(pool).await)?;
+        epoch::install_triggers(self).await.map_err(sqlx::migrate::MigrateError::Execute)
     }
 
     /// True when the database answers a trivial query.
@@ -97,7 +120,7 @@ impl Db {
 
     pub fn backend(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }

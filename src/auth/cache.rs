@@ -1,0 +1,192 @@
+//! What authentication read for a login, kept in memory while the auth epoch (`db::epoch`)
+//! says nothing it depends on has changed since.
+//!
+//! The rule kept: a change committed and answered on any instance is seen by the next request
+//! on every instance. A request reads the epoch *first*; a cache filled under another epoch is
+//! emptied before it is read; and a looked-up answer is stored only if the epoch read before
+//! its lookup is still the current one. (Without that last guard, a lookup that read the old
+//! state just before a revocation committed could store it just after the bump, under the
+//! new epoch, and serve it until the next bump.)
+//!
+//! Memory is bounded: two generations of at most half the capacity each; when the young one
+//! is full it becomes the old one and the old one is dropped; a hit in the old generation
+//! moves to the young one (an approximation of least-recently-used, with O(1) work). The
+//! logins of one user share one copy of the user.
+
+use crate::{
+    db::{
+        Db,
+        epoch::{EpochReader, SharedEpoch},
+    },
+    users::User,
+};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+use uuid::Uuid;
+
+/// Where a request reads the epoch.
+enum Source {
+    /// SQLite: the page every process on the host maps.
+    Shared(Arc<SharedEpoch>),
+    /// PostgreSQL: a coalesced read of the row.
+    Postgres(Arc<EpochReader>),
+}
+
+pub struct AuthCache {
+    source: Source,
+    /// Entries per generation (half the configured capacity).
+    generation_size: usize,
+    state: Mutex<State>,
+    /// Debug builds only: store without the guard, for the test that shows the race test can
+    /// tell (`GATEHOUSE_TEST_UNGUARDED_AUTH_CACHE=1`). Always false in release builds.
+    unguarded: bool,
+}
+
+#[derive(Default)]
+struct Generation {
+    logins: HashMap<Uuid, (Uuid, Arc<User>)>,
+    users: HashMap<Uuid, Arc<User>>,
+}
+
+impl Generation {
+    fn user(&self, user_id: &Uuid) -> Option<&Arc<User>> {
+        self.users.get(user_id)
+    }
+}
+
+#[derive(Default)]
+struct State {
+    epoch: u64,
+    young: Generation,
+    old: Generation,
+}
+
+/// The epoch a request read before looking anything up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Epoch(u64);
+
+impl AuthCache {
+    /// A cache for `db` holding up to `capacity` logins; `None` when `capacity` is 0 or the
+    /// database has no shared epoch (SQLite in memory).
+    pub fn new(db: &Db, capacity: usize, coalesce_postgres: bool) -> Option<Self> {
+        if capacity == 0 {
+            return None;
+        }
+        let source = match db {
+            Db::Sqlite(_, Some(shared)) => Source::Shared(Arc::clone(shared)),
+            Db::Sqlite(_, None) => return None,
+            Db::Postgres(pool) if coalesce_postgres => Source::Postgres(EpochReader::new(pool.clone())),
+            Db::Postgres(_) => return None,
+        };
+        let unguarded = cfg!(debug_assertions) && std::env::var_os("GATEHOUSE_TEST_UNGUARDED_AUTH_CACHE").is_some();
+        if unguarded {
+            tracing::warn!("the auth cache's insert guard is off (a test of the race test)");
+        }
+        Some(Self { source, generation_size: capacity.div_ceil(2), state: Mutex::new(State::default()), unguarded })
+    }
+
+    /// Reads the epoch, the first thing a request does; `None` when it cannot be read (the
+    /// request then looks up as if there were no cache).
+    pub async fn epoch(&self) -> Option<Epoch> {
+        match &self.source {
+            Source::Shared(shared) => Some(Epoch(shared.load())),
+            Source::Postgres(reader) => reader.read().await.map(Epoch),
+        }
+    }
+
+    /// The epoch as this process last knew it, for the guard.
+    fn current(&self) -> Option<u64> {
+        match &self.source {
+            Source::Shared(shared) => Some(shared.load()),
+            Source::Postgres(reader) => reader.latest(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The user stored for `login` of `user_id` under `epoch`.
+    pub fn get(&self, epoch: Epoch, login: &Uuid, user_id: &Uuid) -> Option<User> {
+        let mut state = self.lock();
+        if state.epoch != epoch.0 {
+            if self.current() == Some(state.epoch) {
+                // This request read the epoch before another moved the cache on: it may not
+                // read what was stored under the newer one, nor empty it.
+                return None;
+            }
+            let stale = std::mem::take(&mut *state);
+            state.epoch = epoch.0;
+            drop(state);
+            // The old entries are freed outside the lock.
+            drop(stale);
+            return None;
+        }
+        if let Some((owner, user)) = state.young.logins.get(login) {
+            return (owner == user_id).then(|| User::clone(user));
+        }
+        let (owner, user) = state.old.logins.remove(login)?;
+        if owner != *user_id {
+            return None;
+        }
+        let found = User::clone(&user);
+        Self::store(&mut state, self.generation_size, *login, owner, user);
+        Some(found)
+    }
+
+    /// Stores what a lookup begun under `epoch` found, if `epoch` is still current.
+    pub fn insert(&self, epoch: Epoch, login: Uuid, user_id: Uuid, user: &User) {
+        let mut state = self.lock();
+        if !self.unguarded && (state.epoch != epoch.0 || self.current() != Some(epoch.0)) {
+            return;
+        }
+        let shared = match state.young.user(&user_id).or_else(|| state.old.user(&user_id)) {
+            Some(known) if **known == *user => Arc::clone(known),
+            _ => Arc::new(user.clone()),
+        };
+        Self::store(&mut state, self.generation_size, login, user_id, shared);
+    }
+
+    fn store(state: &mut State, generation_size: usize, login: Uuid, user_id: Uuid, user: Arc<User>) {
+        if state.young.logins.len() >= generation_size {
+            state.old = std::mem::take(&mut state.young);
+        }
+        state.young.users.insert(user_id, Arc::clone(&user));
+        state.young.logins.insert(login, (user_id, user));
+    }
+
+    /// Logins stored now (both generations).
+    pub fn len(&self) -> usize {
+        let state = self.lock();
+        state.young.logins.len() + state.old.logins.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// SQLite: bumps the shared epoch when the durable row moved without it (a writer outside
+    /// Gatehouse, a process that died between commit and bump). Runs for as long as the
+    /// process does, every [`POLL_EVERY`](crate::db::epoch::POLL_EVERY).
+    pub async fn follow_row(self: Arc<Self>, db: Db) {
+        let Source::Shared(shared) = &self.source else {
+            return;
+        };
+        let mut seen: Option<i64> = None;
+        let mut tick = tokio::time::interval(crate::db::epoch::POLL_EVERY);
+        loop {
+            tick.tick().await;
+            match crate::db::epoch::read_row(&db).await {
+                Ok(row) => {
+                    if seen.is_some_and(|seen| seen != row) {
+                        shared.bump();
+                    }
+                    seen = Some(row);
+                }
+                Err(e) => tracing::warn!(error = %e, "reading the auth epoch failed"),
+            }
+        }
+    }
+}
