@@ -18,7 +18,7 @@ use crate::{
         cookie::{PrivateCookie, RefreshCookie},
         cors, private, security, trace,
     },
-    state::AppState,
+    state::{AppState, Shared},
     users::service::UserService,
 };
 use axum::{Router, middleware};
@@ -68,7 +68,7 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
     if let Some(admin) = &config.admin {
         auth.ensure_admin(&admin.username, &admin.password).await?;
     }
-    Ok(AppState {
+    Ok(AppState::new(Shared {
         leptos_options,
         users: Arc::new(UserService::new(db.clone(), Arc::clone(&auth))),
         db,
@@ -79,7 +79,7 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         cors_origins: Arc::new(config.cors_origins.clone()),
         security: Arc::new(security::SecurityHeaders::new(config.https())),
-    })
+    }))
 }
 
 /// How long the browser keeps a login's `mfa_token`: as long as it lives.
