@@ -132,7 +132,9 @@ impl AuthCache {
             return None;
         }
         let found = User::clone(&user);
-        Self::store(&mut state, self.generation_size, *login, owner, user);
+        let evicted = Self::store(&mut state, self.generation_size, *login, owner, user);
+        drop(state);
+        drop(evicted);
         Some(found)
     }
 
@@ -146,15 +148,22 @@ impl AuthCache {
             Some(known) if **known == *user => Arc::clone(known),
             _ => Arc::new(user.clone()),
         };
-        Self::store(&mut state, self.generation_size, login, user_id, shared);
+        let evicted = Self::store(&mut state, self.generation_size, login, user_id, shared);
+        drop(state);
+        drop(evicted);
     }
 
-    fn store(state: &mut State, generation_size: usize, login: Uuid, user_id: Uuid, user: Arc<User>) {
+    /// Stores an entry in the young generation; when that is full it becomes the old one, and
+    /// the old one is returned, for the caller to free outside the lock.
+    #[must_use]
+    fn store(state: &mut State, generation_size: usize, login: Uuid, user_id: Uuid, user: Arc<User>) -> Generation {
+        let mut evicted = Generation::default();
         if state.young.logins.len() >= generation_size {
-            state.old = std::mem::take(&mut state.young);
+            evicted = std::mem::replace(&mut state.old, std::mem::take(&mut state.young));
         }
         state.young.users.insert(user_id, Arc::clone(&user));
         state.young.logins.insert(login, (user_id, user));
+        evicted
     }
 
     /// Logins stored now (both generations).
@@ -188,5 +197,93 @@ impl AuthCache {
                 Err(e) => tracing::warn!(error = %e, "reading the auth epoch failed"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Role;
+
+    fn cache(capacity: usize) -> (AuthCache, Arc<SharedEpoch>, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("gatehouse-cache-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shared = Arc::new(SharedEpoch::open(&dir.join("epoch")).unwrap());
+        let cache = AuthCache {
+            source: Source::Shared(Arc::clone(&shared)),
+            generation_size: capacity.div_ceil(2),
+            state: Mutex::new(State::default()),
+            unguarded: false,
+        };
+        (cache, shared, dir)
+    }
+
+    fn user(name: &str) -> User {
+        User {
+            id: Uuid::new_v4().to_string(),
+            username: name.into(),
+            email: None,
+            full_name: None,
+            role: Role::User,
+            disabled: false,
+            created_at: "2026-12-01T00:00:00Z".into(),
+            mfa_enabled: false,
+        }
+    }
+
+    async fn epoch(cache: &AuthCache) -> Epoch {
+        cache.epoch().await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_entry_is_served_until_the_epoch_moves_and_a_late_lookup_is_not_stored() {
+        let (cache, shared, dir) = cache(100);
+        let (login, owner, alice) = (Uuid::new_v4(), Uuid::new_v4(), user("alice"));
+        let before = epoch(&cache).await;
+        assert_eq!(cache.get(before, &login, &owner), None, "nothing stored yet");
+        cache.insert(before, login, owner, &alice);
+        assert_eq!(cache.get(epoch(&cache).await, &login, &owner), Some(alice.clone()));
+        assert_eq!(cache.get(epoch(&cache).await, &login, &Uuid::new_v4()), None, "another user's token");
+
+        // A revocation commits and bumps: the next request empties the cache.
+        shared.bump();
+        let after = epoch(&cache).await;
+        assert_eq!(cache.get(after, &login, &owner), None);
+        assert!(cache.is_empty());
+        // A lookup begun before the bump finishes now: the guard refuses to store it.
+        cache.insert(before, login, owner, &alice);
+        assert!(cache.is_empty(), "stored under an epoch that is no longer current");
+        // A request that read the old epoch neither reads nor empties the new one's entries.
+        cache.insert(after, login, owner, &alice);
+        assert_eq!(cache.get(before, &login, &owner), None);
+        assert_eq!(cache.get(after, &login, &owner), Some(alice));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn the_cache_keeps_two_generations_and_a_user_once() {
+        let (cache, _shared, dir) = cache(4);
+        let now = epoch(&cache).await;
+        let (owner, alice) = (Uuid::new_v4(), user("alice"));
+        let logins: Vec<Uuid> = (0..10).map(|_| Uuid::new_v4()).collect();
+        for login in &logins {
+            cache.insert(now, *login, owner, &alice);
+            assert!(cache.len() <= 4, "{} entries with a capacity of 4", cache.len());
+        }
+        // The newest are kept; the oldest went with their generation.
+        assert_eq!(cache.get(now, &logins[9], &owner), Some(alice.clone()));
+        assert_eq!(cache.get(now, &logins[0], &owner), None);
+        // A hit in the old generation moves up: it outlives the next turnover.
+        assert_eq!(cache.get(now, &logins[7], &owner), Some(alice.clone()));
+        for _ in 0..2 {
+            cache.insert(now, Uuid::new_v4(), owner, &alice);
+        }
+        assert_eq!(cache.get(now, &logins[7], &owner), Some(alice.clone()));
+        // The logins of one user share one copy of it.
+        let state = cache.lock();
+        let copies: Vec<&Arc<User>> = state.young.logins.values().map(|(_, user)| user).collect();
+        assert!(copies.windows(2).all(|pair| Arc::ptr_eq(pair[0], pair[1])), "one copy of alice");
+        drop(state);
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
