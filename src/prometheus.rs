@@ -34,6 +34,12 @@ fn handle() -> PrometheusHandle {
 /// pile up in memory until a scrape: a server nobody scrapes would grow without end.
 const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Installs the recorder now, so that nothing counted from here on is lost. Call it before
+/// serving requests: [`serve`] runs as a task of its own and may start after the first one.
+pub fn install() {
+    let _ = handle();
+}
+
 /// Serves `/metrics` on `listener` for as long as the process runs.
 pub async fn serve(listener: tokio::net::TcpListener, db: Db) -> std::io::Result<()> {
     let upkeep = handle();

@@ -202,6 +202,7 @@ pub async fn run() -> Result<(), String> {
             .await
             .map_err(|e| format!("GATEHOUSE_METRICS_ADDR: cannot listen on {addr}: {e}"))?;
         tracing::info!("metrics at http://{addr}/metrics");
+        crate::prometheus::install();
         tokio::spawn(crate::prometheus::serve(metrics, db.clone()));
     }
     tokio::spawn(purge_periodically(Arc::clone(&state.auth)));
