@@ -60,7 +60,6 @@ pub async fn build_state(config: &Config, leptos_options: LeptosOptions) -> Resu
         audit_retention_days: config.audit_retention_days,
         limits: config.limits.into(),
         auth_cache_size: config.auth_cache_size,
-        auth_cache_postgres: true,
     };
     let mfa = MfaKeys::new(&config.master_key, &config.mfa_issuer);
     let auth = Arc::new(AuthService::new(db.clone(), hasher, keys, mfa, policies));

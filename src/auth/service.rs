@@ -121,11 +121,9 @@ pub struct Policies {
     /// Seconds in which a just-rotated refresh token may be retried once (0: never).
     pub refresh_reuse_grace_seconds: u64,
     pub limits: Limits,
-    /// Logins whose lookup [`AuthService::authenticate`] keeps in memory (0: none).
+    /// Logins whose lookup [`AuthService::authenticate`] keeps in memory (0: none, a lookup
+    /// per request).
     pub auth_cache_size: usize,
-    /// On PostgreSQL, whether to cache at all (each request then waits for a coalesced read
-    /// of the epoch instead of making its own lookup).
-    pub auth_cache_postgres: bool,
 }
 
 pub struct AuthService {
@@ -139,8 +137,7 @@ pub struct AuthService {
 
 impl AuthService {
     pub fn new(db: Db, hasher: PasswordHasher, keys: TokenKeys, mfa: MfaKeys, policies: Policies) -> Self {
-        let cache =
-            AuthCache::new(&db, policies.auth_cache_size, policies.auth_cache_postgres).map(std::sync::Arc::new);
+        let cache = AuthCache::new(&db, policies.auth_cache_size).map(std::sync::Arc::new);
         Self { db, hasher, keys, mfa, policies, cache }
     }
 
