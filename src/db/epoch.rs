@@ -26,7 +26,7 @@ use std::{
     path::{Path, PathBuf},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, Ordering},
+        atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
@@ -147,11 +147,12 @@ pub async fn install_triggers(db: &Db) -> Result<(), sqlx::Error> {
     }
 }
 
+/// Reads the durable epoch.
+const SELECT_EPOCH: &str = "SELECT epoch FROM auth_epoch WHERE id = 1";
+
 /// The durable epoch, as stored now.
 pub async fn read_row(db: &Db) -> Result<i64, sqlx::Error> {
-    super::with_pool!(db, pool => {
-        sqlx::query_scalar("SELECT epoch FROM auth_epoch WHERE id = 1").fetch_one(pool).await
-    })
+    super::with_pool!(db, pool => sqlx::query_scalar(SELECT_EPOCH).fetch_one(pool).await)
 }
 
 /// The file beside SQLite database `database` that holds its shared epoch. Symbolic links
@@ -313,10 +314,8 @@ pub async fn hook_connection(connection: &mut SqliteConnection, epoch: Arc<Share
 pub struct EpochReader {
     pool: PgPool,
     rounds: Mutex<Rounds>,
+    /// The latest finished read: its round and what it returned.
     published: tokio::sync::watch::Sender<Published>,
-    /// The epoch the latest finished read returned (valid once `known` is set).
-    latest: AtomicU64,
-    known: AtomicBool,
 }
 
 #[derive(Default)]
@@ -340,8 +339,6 @@ impl EpochReader {
             pool,
             rounds: Mutex::new(Rounds::default()),
             published: tokio::sync::watch::Sender::new(Published::default()),
-            latest: AtomicU64::new(0),
-            known: AtomicBool::new(false),
         })
     }
 
@@ -378,18 +375,8 @@ impl EpochReader {
     /// Sends read `round`, then one more for as long as requests arrived during the last.
     async fn send_rounds(self: Arc<Self>, mut round: u64) {
         loop {
-            let epoch: Option<u64> = sqlx::query_scalar::<_, i64>("SELECT epoch FROM auth_epoch WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await
-                .ok()
-                .map(|e| e as u64);
-            match epoch {
-                Some(e) => {
-                    self.latest.store(e, Ordering::SeqCst);
-                    self.known.store(true, Ordering::SeqCst);
-                }
-                None => self.known.store(false, Ordering::SeqCst),
-            }
+            let epoch: Option<u64> =
+                sqlx::query_scalar::<_, i64>(SELECT_EPOCH).fetch_one(&self.pool).await.ok().map(|e| e as u64);
             self.published.send_replace(Published { round, epoch });
             let mut rounds = self.rounds.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if !rounds.wanted {
@@ -404,7 +391,7 @@ impl EpochReader {
 
     /// The epoch the latest finished read returned.
     pub fn latest(&self) -> Option<u64> {
-        self.known.load(Ordering::SeqCst).then(|| self.latest.load(Ordering::SeqCst))
+        self.published.borrow().epoch
     }
 }
 
