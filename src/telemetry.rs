@@ -4,13 +4,17 @@
 //! span (`http::trace`): method, matched route and request id. Secrets never reach it:
 //! passwords and tokens have redacting `Debug` impls and are never recorded as fields.
 
+mod json;
+
 use std::{
     io::Write,
     sync::{Arc, Condvar, Mutex, MutexGuard},
     thread::JoinHandle,
     time::Duration,
 };
-use tracing_subscriber::{EnvFilter, fmt};
+use tracing_subscriber::{
+    EnvFilter, Layer, Registry, filter::Targets, fmt, layer::SubscriberExt as _, util::SubscriberInitExt as _,
+};
 
 /// Where log lines go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,29 +30,51 @@ pub fn init(output: Output) -> Result<LogGuard, String> {
         Output::Stdout => Box::new(std::io::stdout()),
         Output::Stderr => Box::new(std::io::stderr()),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let format = std::env::var("GATEHOUSE_LOG_FORMAT").unwrap_or_default();
     if !matches!(format.as_str(), "" | "text" | "json") {
         return Err(format!("GATEHOUSE_LOG_FORMAT: {format:?} is neither text nor json"));
     }
     let (writer, guard) = BatchWriter::start(destination, FLUSH_EVERY);
-    if format == "json" {
-        let _ = fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .with_env_filter(filter)
-            .with_writer(writer)
-            .try_init();
+    let writing = if format == "json" {
+        Format::Json(writer)
     } else {
         let ansi = match output {
             Output::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
             Output::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
         };
-        let _ = fmt().with_env_filter(filter).with_target(false).with_ansi(ansi).with_writer(writer).try_init();
+        Format::Text { writer, ansi }
+    };
+    // Plain `target=level` lists, the usual kind, become a `Targets` filter: an `EnvFilter`
+    // takes a lock shared by every thread each time a span is entered or left (each poll of
+    // a request's future), even when no directive names a span. Directives that do
+    // (`[span{field}]`) get the `EnvFilter` they need.
+    const DEFAULT: &str = "info,sqlx=warn";
+    let asked = std::env::var("RUST_LOG").ok().filter(|asked| !asked.trim().is_empty());
+    let directives = asked.as_deref().unwrap_or(DEFAULT);
+    match directives.parse::<Targets>() {
+        Ok(targets) if !directives.contains(['[', '{']) => writing.install(targets),
+        _ => writing.install(EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new(DEFAULT))),
     }
     Ok(guard)
+}
+
+/// How lines are written.
+enum Format {
+    Json(BatchWriter),
+    Text { writer: BatchWriter, ansi: bool },
+}
+
+impl Format {
+    /// Makes these lines, filtered by `levels`, the process's log.
+    fn install<F: Layer<Registry> + Send + Sync + 'static>(self, levels: F) {
+        let registry = tracing_subscriber::registry().with(levels);
+        let _ = match self {
+            Self::Json(writer) => registry.with(json::JsonLayer::new(writer)).try_init(),
+            Self::Text { writer, ansi } => {
+                registry.with(fmt::layer().with_target(false).with_ansi(ansi).with_writer(writer)).try_init()
+            }
+        };
+    }
 }
 
 /// How long a line may wait before it is written.
@@ -140,8 +166,9 @@ impl Shared {
     }
 }
 
-impl Write for BatchWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+impl BatchWriter {
+    /// Adds `buf` to the lines to write.
+    pub fn append(&self, buf: &[u8]) {
         let mut lines = self.shared.lock();
         while lines.bytes.len() >= WAIT_AT_BYTES && !lines.closing {
             self.shared.wake_writer();
@@ -153,6 +180,12 @@ impl Write for BatchWriter {
         if wake {
             self.shared.wake_writer();
         }
+    }
+}
+
+impl Write for BatchWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.append(buf);
         Ok(buf.len())
     }
 

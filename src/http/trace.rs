@@ -10,6 +10,7 @@ use axum::{
     response::Response,
 };
 use std::{
+    cell::RefCell,
     collections::HashMap,
     sync::{
         LazyLock, RwLock,
@@ -34,14 +35,43 @@ pub async fn request_span(request: Request, next: Next) -> Response {
     // The request's own line names its fields itself, rather than through the span: a
     // formatter need not render the span again for the one line every request writes.
     tracing::info!(method = %method, route = %route, id = %id, status = status.as_u16(), latency_ms = seconds * 1000.0, "request done");
-    // Static labels: recording a request allocates nothing.
-    metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status_label(status))
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(seconds);
+    count(method, route, status_label(status), seconds);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+/// Counts a request in `http_requests_total` and `http_request_duration_seconds`. The
+/// handles of each (method, route, status) are kept by each thread once looked up: asking the
+/// recorder for them builds a key (two allocations) and looks it up in a shared map, for
+/// every request. The labels are `'static` strings from fixed tables, so their addresses and
+/// lengths stand for them. The recorder is installed before the first request is served (a handle
+/// looked up before it would count nothing).
+fn count(method: &'static str, route: &'static str, status: &'static str, seconds: f64) {
+    type Labels = [(usize, usize); 3];
+    thread_local! {
+        static HANDLES: RefCell<HashMap<Labels, (metrics::Counter, metrics::Histogram)>> = RefCell::default();
+    }
+    let record = |(requests, durations): &(metrics::Counter, metrics::Histogram)| {
+        requests.increment(1);
+        durations.record(seconds);
+    };
+    let handles = || {
+        (
+            metrics::counter!("http_requests_total", "method" => method, "route" => route, "status" => status),
+            metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route),
+        )
+    };
+    let labels = [method, route, status].map(|label| (label.as_ptr() as usize, label.len()));
+    let kept = HANDLES.try_with(|kept| {
+        let mut kept = kept.try_borrow_mut().ok()?;
+        record(kept.entry(labels).or_insert_with(handles));
+        Some(())
+    });
+    if kept.ok().flatten().is_none() {
+        record(&handles());
+    }
 }
 
 /// The caller's `X-Request-Id` when it is a short printable token (so a proxy's id follows

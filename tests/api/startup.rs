@@ -190,7 +190,12 @@ async fn json_logs_give_each_request_one_line_and_its_id_which_goes_back_to_the_
     let client = reqwest::Client::new();
     let traced = client.get(format!("{base}/api/v1/users/me")).header("x-request-id", "proxy-7f3a.1").send().await;
     let garbage = client.get(format!("{base}/api/v1/health")).header("x-request-id", "two words").send().await;
+    let account = serde_json::json!({"username": "json_logged", "password": "a long passphrase"});
+    let registered = client.post(format!("{base}/api/v1/auth/register")).json(&account).send().await;
     let output = stopped(child);
+    let registered = registered.unwrap();
+    assert_eq!(registered.status(), 201);
+    let registration_id = registered.headers()["x-request-id"].to_str().unwrap().to_owned();
     let traced = traced.unwrap();
     assert_eq!(traced.status(), 401);
     assert_eq!(traced.headers()["x-request-id"], "proxy-7f3a.1", "a sane incoming id is kept and echoed");
@@ -211,6 +216,14 @@ async fn json_logs_give_each_request_one_line_and_its_id_which_goes_back_to_the_
     assert_eq!(done[0]["method"], "GET");
     assert!(done[0]["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{}", done[0]);
     assert!(lines.iter().any(|l| l["id"] == made.as_str()), "the made-up id is the one logged");
+    // A line written while serving carries the request's fields at the top level, beside its own.
+    let created = lines.iter().find(|l| l["message"] == "account created").unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(created["id"], registration_id.as_str(), "{created}");
+    assert_eq!(created["route"], "/api/v1/auth/register");
+    assert_eq!(created["method"], "POST");
+    assert_eq!(created["level"], "INFO");
+    assert!(created["user_id"].as_str().is_some_and(|id| id.len() == 36), "{created}");
+    assert!(!log.contains("a long passphrase"), "{log}");
 }
 
 #[tokio::test]
