@@ -69,7 +69,11 @@ impl Format {
     fn install<F: Layer<Registry> + Send + Sync + 'static>(self, levels: F) {
         let registry = tracing_subscriber::registry().with(levels);
         let _ = match self {
-            Self::Json(writer) => registry.with(json::JsonLayer::new(writer)).try_init(),
+            Self::Json(writer) => {
+                // Its lines read the request being served from `http::trace`, not from a span.
+                crate::http::trace::serve_without_spans();
+                registry.with(json::JsonLayer::new(writer)).try_init()
+            }
             Self::Text { writer, ansi } => {
                 registry.with(fmt::layer().with_target(false).with_ansi(ansi).with_writer(writer)).try_init()
             }

@@ -14,7 +14,7 @@ use std::{
     collections::HashMap,
     sync::{
         LazyLock, RwLock,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Instant,
 };
@@ -22,24 +22,107 @@ use tracing::Instrument as _;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Runs the rest of the request inside a `request` span, then logs how it ended.
+/// Runs the rest of the request inside a `request` span (or, for JSON lines, as the request
+/// [`with_serving`] names), then logs how it ended.
 pub async fn request_span(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = interned(request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str));
-    let id = request_id(request.headers());
     let method = method_label(request.method());
-    let span = tracing::info_span!("request", method = %method, route = %route, id = %id);
-    let mut response = next.run(request).instrument(span).await;
-    let seconds = started.elapsed().as_secs_f64();
+    let id = request_id(request.headers());
+    let (mut response, id) = if WITHOUT_SPANS.load(Ordering::Relaxed) {
+        let (response, serving) = in_serving(Serving { method, route, id }, next.run(request)).await;
+        (response, serving.map(|serving| serving.id).unwrap_or_default())
+    } else {
+        let span = tracing::info_span!("request", method = %method, route = %route, id = %id);
+        (next.run(request).instrument(span).await, id)
+    };
+    let elapsed = started.elapsed();
     let status = response.status();
-    // The request's own line names its fields itself, rather than through the span: a
-    // formatter need not render the span again for the one line every request writes.
-    tracing::info!(method = %method, route = %route, id = %id, status = status.as_u16(), latency_ms = seconds * 1000.0, "request done");
-    count(method, route, status_label(status), seconds);
+    // The request's own line names its fields itself. Its latency in ms to the microsecond
+    // (a float's every digit says nothing more).
+    let latency_ms = u32::try_from(elapsed.as_micros()).map_or(f64::MAX, f64::from) / 1000.0;
+    tracing::info!(method = %method, route = %route, id = %id, status = status.as_u16(), latency_ms, "request done");
+    count(method, route, status_label(status), elapsed.as_secs_f64());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     response
+}
+
+/// The request a thread is serving, as log lines name it, when lines are not written
+/// through tracing spans ([`serve_without_spans`]).
+pub struct Serving {
+    pub method: &'static str,
+    pub route: &'static str,
+    pub id: String,
+}
+
+thread_local! {
+    static SERVING: RefCell<Option<Serving>> = const { RefCell::new(None) };
+}
+
+static WITHOUT_SPANS: AtomicBool = AtomicBool::new(false);
+
+/// From now on requests are served without a `request` span: a line written while serving
+/// one finds it with [`with_serving`]. For a log layer that reads it there (the JSON lines):
+/// a span costs a slot in the span registry, its fields stored, and the registry's stack
+/// pushed and popped at every poll of the request's future.
+pub fn serve_without_spans() {
+    WITHOUT_SPANS.store(true, Ordering::Relaxed);
+}
+
+/// Calls `f` with the request this thread is serving, if any.
+pub fn with_serving(f: impl FnOnce(Option<&Serving>)) {
+    let mut f = Some(f);
+    let _ = SERVING.try_with(|serving| {
+        if let (Ok(serving), Some(f)) = (serving.try_borrow(), f.take()) {
+            f(serving.as_ref());
+        }
+    });
+    if let Some(f) = f {
+        f(None);
+    }
+}
+
+/// Polls `future` with `serving` as the thread's request during each poll, and gives it back
+/// with the output (always, unless the thread's slot was gone in the middle of a poll).
+pub(crate) async fn in_serving<F: Future>(serving: Serving, future: F) -> (F::Output, Option<Serving>) {
+    let mut serving = Some(serving);
+    let mut future = std::pin::pin!(future);
+    let output = std::future::poll_fn(|cx| {
+        let _entered = Entered::new(&mut serving);
+        future.as_mut().poll(cx)
+    })
+    .await;
+    (output, serving)
+}
+
+/// The request's fields moved into the thread's slot for one poll, and back when it ends
+/// (a panicking poll included).
+struct Entered<'a> {
+    fields: &'a mut Option<Serving>,
+    swapped: bool,
+}
+
+impl<'a> Entered<'a> {
+    fn new(fields: &'a mut Option<Serving>) -> Self {
+        let swapped = swap_serving(fields);
+        Self { fields, swapped }
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if self.swapped {
+            swap_serving(self.fields);
+        }
+    }
+}
+
+fn swap_serving(fields: &mut Option<Serving>) -> bool {
+    SERVING
+        .try_with(|serving| serving.try_borrow_mut().map(|mut serving| std::mem::swap(&mut *serving, fields)).is_ok())
+        .unwrap_or(false)
 }
 
 /// Counts a request in `http_requests_total` and `http_request_duration_seconds`. The
@@ -151,6 +234,42 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    fn serving_id() -> Option<String> {
+        let mut id = None;
+        with_serving(|serving| id = serving.map(|serving| serving.id.clone()));
+        id
+    }
+
+    #[tokio::test]
+    async fn a_request_is_the_threads_during_its_polls_only_and_comes_back_after() {
+        let serving = Serving { method: "GET", route: "/me", id: "outer".into() };
+        let (seen, back) = in_serving(serving, async {
+            let first = serving_id();
+            tokio::task::yield_now().await;
+            let inner = Serving { method: "GET", route: "/me", id: "inner".into() };
+            let (nested, inner) = in_serving(inner, async { serving_id() }).await;
+            (first, serving_id(), nested, inner.map(|inner| inner.id))
+        })
+        .await;
+        assert_eq!(seen.0.as_deref(), Some("outer"));
+        assert_eq!(seen.1.as_deref(), Some("outer"), "after a yield");
+        assert_eq!(seen.2.as_deref(), Some("inner"));
+        assert_eq!(seen.3.as_deref(), Some("inner"), "the inner request's fields came back");
+        assert_eq!(back.map(|back| back.id).as_deref(), Some("outer"));
+        assert_eq!(serving_id(), None, "nothing is served between requests");
+    }
+
+    #[test]
+    fn a_panicking_poll_leaves_no_request_behind() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let serving = Serving { method: "GET", route: "/boom", id: "boom".into() };
+            runtime.block_on(in_serving(serving, async { panic!("a handler panics") }))
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(serving_id(), None);
     }
 
     #[tokio::test]

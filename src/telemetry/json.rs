@@ -4,14 +4,17 @@
 //! of the spans it was written in}`: a line written while serving a request carries that
 //! request's `method`, `route` and `id` at the top level, beside its own fields (an event's
 //! field wins over a span's of the same name), so a collector finds every line of a request
-//! under one key.
+//! under one key. Requests are served without a span in this mode: the request's fields are
+//! read from `http::trace::with_serving`, which the request's future sets at each poll.
 //!
 //! Why by hand: every request writes a line, and tracing-subscriber's JSON formatter spends
 //! several microseconds on it (a `serde_json` map per line, the span's fields stored as JSON
 //! text and parsed back for every line written in it, a timestamp formatted digit by digit,
-//! a writer cloned per line). Here a span's fields are rendered once, when it opens, as the
-//! text they will be copied as; a line is rendered into a buffer of its thread and handed to
-//! the [`BatchWriter`] in one append; the timestamp's date and time of day are formatted once a second.
+//! a writer cloned per line), and a span per request costs a slot in the span registry and
+//! its bookkeeping at every poll. Here a line is rendered into a buffer of its thread and
+//! handed to the [`BatchWriter`] in one append; the timestamp's date and time of day are
+//! formatted once a second; the fields of a span (other than the request's) are rendered
+//! once, when it opens, as the text each line inside it copies.
 
 use super::BatchWriter;
 use std::{
@@ -126,6 +129,18 @@ where
             }
         }
     }
+    crate::http::trace::with_serving(|serving| {
+        let Some(serving) = serving else { return };
+        for (name, value) in [("method", serving.method), ("route", serving.route), ("id", &serving.id)] {
+            if event.fields().all(|field| field.name() != name) {
+                line.push_str(",\"");
+                line.push_str(name);
+                line.push_str("\":\"");
+                escape(line, value);
+                line.push('"');
+            }
+        }
+    });
     line.push_str("}\n");
 }
 
@@ -386,6 +401,29 @@ mod tests {
         assert_eq!(outside["level"], "WARN");
         assert_eq!(outside["message"], "outside");
         assert!(outside.get("method").is_none() && outside.get("id").is_none(), "no span: {outside}");
+    }
+
+    #[test]
+    fn a_line_written_while_serving_a_request_names_it_at_the_top_level() {
+        use crate::http::trace::{Serving, in_serving};
+        let (lines, text) = lines_of(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let serving = Serving { method: "POST", route: "/api/v1/auth/token", id: "req-\"2\"".into() };
+            runtime.block_on(in_serving(serving, async {
+                tracing::info!("first poll");
+                tokio::task::yield_now().await;
+                tracing::info!(id = "its own", "second poll");
+            }));
+            tracing::info!("after");
+        });
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[0]["method"], "POST");
+        assert_eq!(lines[0]["route"], "/api/v1/auth/token");
+        assert_eq!(lines[0]["id"], "req-\"2\"");
+        assert_eq!(lines[1]["route"], "/api/v1/auth/token", "after a yield too");
+        assert_eq!(lines[1]["id"], "its own", "the event's own field wins");
+        assert_eq!(text.lines().nth(1).unwrap().matches("\"id\":").count(), 1, "{text}");
+        assert!(lines[2].get("route").is_none() && lines[2].get("id").is_none(), "{}", lines[2]);
     }
 
     #[test]
