@@ -29,7 +29,8 @@ pub async fn request_span(request: Request, next: Next) -> Response {
     let route = interned(request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str));
     let method = method_label(request.method());
     let id = request_id(request.headers());
-    let (mut response, id) = if WITHOUT_SPANS.load(Ordering::Relaxed) {
+    let without_spans = WITHOUT_SPANS.load(Ordering::Relaxed);
+    let (mut response, id) = if without_spans {
         let (response, serving) = in_serving(Serving { method, route, id }, next.run(request)).await;
         (response, serving.map(|serving| serving.id).unwrap_or_default())
     } else {
@@ -41,7 +42,14 @@ pub async fn request_span(request: Request, next: Next) -> Response {
     // The request's own line names its fields itself. Its latency in ms to the microsecond
     // (a float's every digit says nothing more).
     let latency_ms = u32::try_from(elapsed.as_micros()).map_or(f64::MAX, f64::from) / 1000.0;
-    tracing::info!(method = %method, route = %route, id = %id, status = status.as_u16(), latency_ms, "request done");
+    let status_code = status.as_u16();
+    if without_spans {
+        // Strings as strings: a JSON line takes them as they are, without formatting them.
+        tracing::info!(method, route, id = id.as_str(), status = status_code, latency_ms, "request done");
+    } else {
+        // Text lines show `%` values unquoted, as the span's.
+        tracing::info!(method = %method, route = %route, id = %id, status = status_code, latency_ms, "request done");
+    }
     count(method, route, status_label(status), elapsed.as_secs_f64());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
