@@ -95,10 +95,11 @@ async fn an_unknown_username_costs_the_same_argon2_time_as_a_wrong_password() {
 }
 
 /// Median times of failed logins as `a` and as `b`, measured in turns (a, b, a, b, ...) so
-/// that both see the same load from whatever else runs on the machine.
+/// that both see the same load from whatever else runs on the machine: 19 of each after a
+/// round to warm up.
 async fn failed_login_medians(app: &TestApp, a: &str, b: &str) -> (Duration, Duration) {
     let mut times = (Vec::new(), Vec::new());
-    for round in 0..10 {
+    for round in 0..20 {
         for (username, sink) in [(a, &mut times.0), (b, &mut times.1)] {
             let start = Instant::now();
             assert_eq!(app.login(username, "wrong passphrase").await.status(), 400);
@@ -109,7 +110,7 @@ async fn failed_login_medians(app: &TestApp, a: &str, b: &str) -> (Duration, Dur
     }
     times.0.sort();
     times.1.sort();
-    (times.0[4], times.1[4])
+    (times.0[times.0.len() / 2], times.1[times.1.len() / 2])
 }
 
 #[tokio::test]
@@ -124,8 +125,9 @@ async fn a_hash_stored_before_the_parameters_were_raised_costs_no_less_time_than
     app.sql_execute(&format!("UPDATE users SET password_hash = '{phc}' WHERE username = 'alice'")).await;
     let (outdated, unknown) = failed_login_medians(&app, "alice", "nobody_here").await;
     let ratio = outdated.as_secs_f64() / unknown.as_secs_f64();
-    // Unpadded, the cheap hash answers ~20x sooner than the dummy of unknown names.
-    assert!((0.5..2.0).contains(&ratio), "outdated {outdated:?}, unknown {unknown:?}");
+    // Unpadded, the cheap hash answers ~20x sooner than the dummy of unknown names. (The band
+    // is wide: the whole suite runs beside this test on two cores, and 0.5..2.0 failed once.)
+    assert!((0.33..3.0).contains(&ratio), "outdated {outdated:?}, unknown {unknown:?}");
     // And it still lets her in (and is upgraded then).
     assert_eq!(app.login("alice", PASSWORD).await.status(), 200);
 }
