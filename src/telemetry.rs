@@ -1,8 +1,9 @@
 //! Logging. `RUST_LOG` picks the levels (default `info`, with sqlx's statements at `warn`);
 //! `GATEHOUSE_LOG_FORMAT` picks `text` (for people; colours only at a terminal) or `json`
 //! (one object a line, for a collector). Lines written while serving a request carry its
-//! span (`http::trace`): method, matched route and request id. Secrets never reach it:
-//! passwords and tokens have redacting `Debug` impls and are never recorded as fields.
+//! method, matched route and request id (`http::trace`: as a span's fields in text, at the
+//! top level of each JSON line). Secrets never reach them: passwords and tokens have
+//! redacting `Debug` impls and are never recorded as fields.
 
 mod json;
 
@@ -48,14 +49,23 @@ pub fn init(output: Output) -> Result<LogGuard, String> {
     // takes a lock shared by every thread each time a span is entered or left (each poll of
     // a request's future), even when no directive names a span. Directives that do
     // (`[span{field}]`) get the `EnvFilter` they need.
-    const DEFAULT: &str = "info,sqlx=warn";
-    let asked = std::env::var("RUST_LOG").ok().filter(|asked| !asked.trim().is_empty());
-    let directives = asked.as_deref().unwrap_or(DEFAULT);
+    let directives = directives(std::env::var("RUST_LOG").ok().as_deref());
     match directives.parse::<Targets>() {
         Ok(targets) if !directives.contains(['[', '{']) => writing.install(targets),
-        _ => writing.install(EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new(DEFAULT))),
+        _ => writing.install(EnvFilter::try_new(&directives).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LEVELS))),
     }
     Ok(guard)
+}
+
+/// The levels when `RUST_LOG` names none.
+const DEFAULT_LEVELS: &str = "info,sqlx=warn";
+
+/// `RUST_LOG`'s directives as filters read them: each trimmed, empty ones dropped (as
+/// `EnvFilter` reads them; `Targets` would take `warn ` for a target and an empty one for
+/// `error`); none at all is [`DEFAULT_LEVELS`].
+fn directives(asked: Option<&str>) -> String {
+    let kept: Vec<&str> = asked.unwrap_or_default().split(',').map(str::trim).filter(|d| !d.is_empty()).collect();
+    if kept.is_empty() { DEFAULT_LEVELS.to_owned() } else { kept.join(",") }
 }
 
 /// How lines are written.
@@ -70,9 +80,12 @@ impl Format {
         let registry = tracing_subscriber::registry().with(levels);
         let _ = match self {
             Self::Json(writer) => {
-                // Its lines read the request being served from `http::trace`, not from a span.
-                crate::http::trace::serve_without_spans();
-                registry.with(json::JsonLayer::new(writer)).try_init()
+                let installed = registry.with(json::JsonLayer::new(writer)).try_init();
+                if installed.is_ok() {
+                    // Its lines read the request being served from `http::trace`, not from a span.
+                    crate::http::trace::serve_without_spans();
+                }
+                installed
             }
             Self::Text { writer, ansi } => {
                 registry.with(fmt::layer().with_target(false).with_ansi(ansi).with_writer(writer)).try_init()
@@ -236,6 +249,26 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn rust_log_is_read_as_env_filter_reads_it() {
+        use tracing::Level;
+        assert_eq!(directives(None), DEFAULT_LEVELS);
+        assert_eq!(directives(Some(" , ")), DEFAULT_LEVELS);
+        assert_eq!(directives(Some("info,sqlx=warn,")), "info,sqlx=warn");
+        assert_eq!(directives(Some(" warn ")), "warn");
+        let targets = |asked: &str| directives(Some(asked)).parse::<Targets>().unwrap();
+        let spaced = targets("info, sqlx=warn ,");
+        assert!(spaced.would_enable("gatehouse::auth", &Level::INFO));
+        assert!(!spaced.would_enable("sqlx::query", &Level::INFO), "a spaced target still matches");
+        assert!(spaced.would_enable("sqlx::query", &Level::WARN));
+        let quiet = targets("warn ");
+        assert!(quiet.would_enable("gatehouse", &Level::WARN) && !quiet.would_enable("gatehouse", &Level::INFO));
+        let verbose = targets("info,gatehouse=trace");
+        assert!(verbose.would_enable("gatehouse::http::trace", &Level::TRACE));
+        assert!(!verbose.would_enable("hyper", &Level::DEBUG));
+        assert!(!targets("off").would_enable("gatehouse", &Level::ERROR));
     }
 
     #[test]

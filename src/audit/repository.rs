@@ -110,7 +110,7 @@ struct EventRow {
 impl EventRow {
     fn into_event(self) -> Option<Event> {
         let Some(kind) = EventType::parse(&self.kind) else {
-            tracing::warn!(id = %self.id, kind = %self.kind, "an event of an unknown type is skipped");
+            tracing::warn!(event_id = %self.id, kind = %self.kind, "an event of an unknown type is skipped");
             return None;
         };
         Some(Event {

@@ -41,7 +41,7 @@ pub async fn request_span(request: Request, next: Next) -> Response {
     let status = response.status();
     // The request's own line names its fields itself. Its latency in ms to the microsecond
     // (a float's every digit says nothing more).
-    let latency_ms = u32::try_from(elapsed.as_micros()).map_or(f64::MAX, f64::from) / 1000.0;
+    let latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1000.0;
     let status_code = status.as_u16();
     if without_spans {
         // Strings as strings: a JSON line takes them as they are, without formatting them.
@@ -137,8 +137,9 @@ fn swap_serving(fields: &mut Option<Serving>) -> bool {
 /// handles of each (method, route, status) are kept by each thread once looked up: asking the
 /// recorder for them builds a key (two allocations) and looks it up in a shared map, for
 /// every request. The labels are `'static` strings from fixed tables, so their addresses and
-/// lengths stand for them. The recorder is installed before the first request is served (a handle
-/// looked up before it would count nothing).
+/// lengths stand for them. The recorder is installed before the first request is served (a
+/// handle looked up before it would count nothing), and it never drops idle metrics (no
+/// `idle_timeout`: a dropped one would live on in these handles, counted and never shown).
 fn count(method: &'static str, route: &'static str, status: &'static str, seconds: f64) {
     type Labels = [(usize, usize); 3];
     thread_local! {

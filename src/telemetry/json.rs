@@ -1,11 +1,14 @@
 //! `GATEHOUSE_LOG_FORMAT=json`: one JSON object a line, written by hand.
 //!
-//! A line is `{"timestamp":…,"level":…,"target":…,"message":…, the event's fields, the fields
-//! of the spans it was written in}`: a line written while serving a request carries that
-//! request's `method`, `route` and `id` at the top level, beside its own fields (an event's
-//! field wins over a span's of the same name), so a collector finds every line of a request
-//! under one key. Requests are served without a span in this mode: the request's fields are
-//! read from `http::trace::with_serving`, which the request's future sets at each poll.
+//! A line is `{"timestamp":…,"level":…,"target":…, the request being served, "message":…
+//! and the event's other fields, the fields of the spans it was written in}`. A line written
+//! while serving a request has that request's `method`, `route` and `id` at the top level,
+//! so a collector finds every line of a request under `id`, the key of the request's own
+//! line (`request done`). Requests are served without a span in this mode: their fields are
+//! read from `http::trace::with_serving`, which the request's future sets at each poll. No
+//! key appears twice: an event's field named like a key already written goes under
+//! `event.<name>`, and a span's field named like one already written is left out
+//! (innermost span first).
 //!
 //! Why by hand: every request writes a line, and tracing-subscriber's JSON formatter spends
 //! several microseconds on it (a `serde_json` map per line, the span's fields stored as JSON
@@ -66,7 +69,12 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut fields =
             SpanFields { json: String::with_capacity(96), starts: Vec::with_capacity(attrs.fields().len()) };
-        attrs.record(&mut Fields { out: &mut fields.json, starts: Some(&mut fields.starts), from_log: false });
+        attrs.record(&mut Fields {
+            out: &mut fields.json,
+            starts: Some(&mut fields.starts),
+            from_log: false,
+            taken: None,
+        });
         span.extensions_mut().insert(fields);
     }
 
@@ -82,7 +90,12 @@ where
             fields.starts.push((name, fields.json.len()));
             fields.json.push_str(text);
         }
-        values.record(&mut Fields { out: &mut fields.json, starts: Some(&mut fields.starts), from_log: false });
+        values.record(&mut Fields {
+            out: &mut fields.json,
+            starts: Some(&mut fields.starts),
+            from_log: false,
+            taken: None,
+        });
         *old = fields;
     }
 
@@ -96,6 +109,10 @@ where
             line.clear();
             render(line, event, &ctx);
             self.writer.append(line.as_bytes());
+            // A rare long line does not keep its memory for the thread's life.
+            if line.capacity() > 64 * 1024 {
+                *line = String::with_capacity(512);
+            }
         };
         let written = LINE.try_with(|line| line.try_borrow_mut().map(|mut line| write(&mut line)).is_ok());
         if written != Ok(true) {
@@ -110,6 +127,7 @@ where
 {
     let normalized = event.normalized_metadata();
     let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
+    let mut names = Names::default();
     line.push_str("{\"timestamp\":\"");
     timestamp(line, SystemTime::now());
     line.push_str("\",\"level\":\"");
@@ -117,31 +135,61 @@ where
     line.push_str("\",\"target\":\"");
     escape(line, metadata.target());
     line.push('"');
-    event.record(&mut Fields { out: line, starts: None, from_log: normalized.is_some() });
+    names.extend(["timestamp", "level", "target"]);
+    // The request being served: its fields are on every line written for it, whatever else
+    // the line says.
+    crate::http::trace::with_serving(|serving| {
+        let Some(serving) = serving else { return };
+        for (name, value) in [("method", serving.method), ("route", serving.route), ("id", &serving.id)] {
+            line.push_str(",\"");
+            line.push_str(name);
+            line.push_str("\":\"");
+            escape(line, value);
+            line.push('"');
+        }
+        names.extend(["method", "route", "id"]);
+    });
+    // The event's own fields; one named like a key already written goes under `event.`.
+    event.record(&mut Fields { out: line, starts: None, from_log: normalized.is_some(), taken: Some(&mut names) });
+    // The fields of the spans it was written in, innermost first; a name already written is
+    // left out.
     if let Some(scope) = ctx.event_scope(event) {
-        for span in scope.from_root() {
+        for span in scope {
             let extensions = span.extensions();
             let Some(fields) = extensions.get::<SpanFields>() else { continue };
             for (name, text) in fields.segments() {
-                if event.fields().all(|field| field.name() != name) {
+                if !names.contains(name) {
                     line.push_str(text);
+                    names.push(name);
                 }
             }
         }
     }
-    crate::http::trace::with_serving(|serving| {
-        let Some(serving) = serving else { return };
-        for (name, value) in [("method", serving.method), ("route", serving.route), ("id", &serving.id)] {
-            if event.fields().all(|field| field.name() != name) {
-                line.push_str(",\"");
-                line.push_str(name);
-                line.push_str("\":\"");
-                escape(line, value);
-                line.push('"');
-            }
-        }
-    });
     line.push_str("}\n");
+}
+
+/// The keys a line has so far (up to 32; past that, no more are remembered).
+#[derive(Default)]
+struct Names {
+    names: [&'static str; 32],
+    len: usize,
+}
+
+impl Names {
+    fn contains(&self, name: &str) -> bool {
+        self.names[..self.len].contains(&name)
+    }
+
+    fn push(&mut self, name: &'static str) {
+        if let Some(slot) = self.names.get_mut(self.len) {
+            *slot = name;
+            self.len += 1;
+        }
+    }
+
+    fn extend<const N: usize>(&mut self, names: [&'static str; N]) {
+        names.into_iter().for_each(|name| self.push(name));
+    }
 }
 
 fn level(level: Level) -> &'static str {
@@ -162,6 +210,9 @@ struct Fields<'a> {
     starts: Option<&'a mut Vec<(&'static str, usize)>>,
     /// An event that came from the `log` crate: its `log.*` fields are in its metadata.
     from_log: bool,
+    /// For an event: the keys the line already has (a field named like one is written as
+    /// `event.<name>`), and its own, added as they are written.
+    taken: Option<&'a mut Names>,
 }
 
 impl Fields<'_> {
@@ -175,6 +226,13 @@ impl Fields<'_> {
             starts.push((name, self.out.len()));
         }
         self.out.push_str(",\"");
+        if let Some(taken) = self.taken.as_deref_mut() {
+            if taken.contains(name) {
+                self.out.push_str("event.");
+            } else {
+                taken.push(name);
+            }
+        }
         escape(self.out, name);
         self.out.push_str("\":");
         true
@@ -421,7 +479,8 @@ mod tests {
         assert_eq!(lines[0]["route"], "/api/v1/auth/token");
         assert_eq!(lines[0]["id"], "req-\"2\"");
         assert_eq!(lines[1]["route"], "/api/v1/auth/token", "after a yield too");
-        assert_eq!(lines[1]["id"], "its own", "the event's own field wins");
+        assert_eq!(lines[1]["id"], "req-\"2\"", "the request's id is on every line of it");
+        assert_eq!(lines[1]["event.id"], "its own", "an event's field of the same name is kept beside it");
         assert_eq!(text.lines().nth(1).unwrap().matches("\"id\":").count(), 1, "{text}");
         assert!(lines[2].get("route").is_none() && lines[2].get("id").is_none(), "{}", lines[2]);
     }
@@ -445,14 +504,59 @@ mod tests {
     }
 
     #[test]
-    fn nested_spans_lend_their_fields_to_the_lines_inside_both() {
-        let (lines, _) = lines_of(|| {
-            tracing::info_span!("request", id = "outer-id").in_scope(|| {
+    fn nested_spans_lend_their_fields_to_the_lines_inside_both_the_innermost_first() {
+        let (lines, text) = lines_of(|| {
+            tracing::info_span!("request", id = "outer-id", name = "outer").in_scope(|| {
                 tracing::info_span!("step", name = "hashing").in_scope(|| tracing::info!("deep"));
             });
         });
         assert_eq!(lines[0]["id"], "outer-id");
         assert_eq!(lines[0]["name"], "hashing");
+        assert_eq!(text.matches("\"name\":").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn no_key_appears_twice() {
+        use crate::http::trace::{Serving, in_serving};
+        let (lines, text) = lines_of(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let serving = Serving { method: "GET", route: "/me", id: "req-3".into() };
+            runtime.block_on(in_serving(serving, async {
+                tracing::info_span!("inner", id = "a span's", route = "a span's").in_scope(|| {
+                    tracing::warn!(level = "an event's", target = 5, "keys taken");
+                });
+            }));
+        });
+        let line = &lines[0];
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["event.level"], "an event's");
+        assert_eq!(line["event.target"], 5);
+        assert_eq!(line["id"], "req-3");
+        assert_eq!(line["route"], "/me");
+        for key in ["\"level\":", "\"target\":", "\"id\":", "\"route\":", "\"method\":"] {
+            assert_eq!(text.matches(key).count(), 1, "{key} in {text}");
+        }
+    }
+
+    #[test]
+    fn lines_from_the_log_crate_have_its_target_and_level_and_no_log_fields() {
+        use tracing_log::log;
+        let (lines, text) = lines_of(|| {
+            let record = log::Record::builder()
+                .args(format_args!("from a library that logs with the log crate"))
+                .level(log::Level::Warn)
+                .target("some_library::module")
+                .module_path(Some("some_library::module"))
+                .file(Some("module.rs"))
+                .line(Some(7))
+                .build();
+            tracing_log::format_trace(&record).unwrap();
+        });
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["level"], "WARN");
+        assert_eq!(lines[0]["target"], "some_library::module");
+        assert_eq!(lines[0]["message"], "from a library that logs with the log crate");
+        assert!(!text.contains("log."), "{text}");
     }
 
     #[test]

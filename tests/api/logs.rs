@@ -13,6 +13,15 @@ const WRONG: &str = "a wrong passphrase for the log test";
 
 #[tokio::test]
 async fn no_log_line_of_a_whole_session_carries_a_password_a_token_or_a_cookie() {
+    whole_session_logged_without_secrets("text").await;
+}
+
+#[tokio::test]
+async fn no_json_log_line_of_a_whole_session_carries_a_password_a_token_or_a_cookie() {
+    whole_session_logged_without_secrets("json").await;
+}
+
+async fn whole_session_logged_without_secrets(format: &str) {
     let database = TestDatabase::create().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let child = Command::new(env!("CARGO_BIN_EXE_gatehouse"))
@@ -20,6 +29,7 @@ async fn no_log_line_of_a_whole_session_carries_a_password_a_token_or_a_cookie()
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("RUST_LOG", "info,gatehouse=trace")
+        .env("GATEHOUSE_LOG_FORMAT", format)
         .env("LEPTOS_OUTPUT_NAME", "gatehouse")
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("GATEHOUSE_DATABASE_URL", &database.url)
@@ -93,6 +103,12 @@ async fn no_log_line_of_a_whole_session_carries_a_password_a_token_or_a_cookie()
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(text.lines().count() >= 20, "the session was logged:\n{text}");
     assert!(text.contains("login started") && text.contains("replay"), "{text}");
+    if format == "json" {
+        for line in String::from_utf8_lossy(&output.stdout).lines() {
+            let parsed: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line}: {e}"));
+            assert!(parsed["timestamp"].is_string() && parsed["level"].is_string(), "{line}");
+        }
+    }
     for secret in &secrets {
         assert!(secret.len() >= 16, "a real secret: {secret}");
         assert!(!text.contains(secret.as_str()), "a secret reached the log:\n{text}");
