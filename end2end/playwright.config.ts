@@ -21,7 +21,10 @@ export default defineConfig({
   testDir: "./tests",
   fullyParallel: false,
   workers: 1,
-  retries: 0,
+  // On CI, a failed test runs once more and is reported as "flaky" when the second try
+  // passes: a page that once in hundreds of loads did not hydrate (cause not found; see the
+  // README) must not sink a run, and the list reporter still names it.
+  retries: process.env.CI ? 1 : 0,
   forbidOnly: !!process.env.CI,
   reporter: [["list"]],
   timeout: 30_000,

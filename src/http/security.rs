@@ -68,8 +68,9 @@ pub async fn security_headers(State(security): State<Arc<SecurityHeaders>>, requ
     if headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         return response;
     }
+    // Whatever its status: the 403 and 404 pages are Leptos pages too, and hydrate like the rest.
     let html = headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if html && response.status().is_success() {
+    if html {
         return with_nonce_from_page(response).await;
     }
     response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(LOCKED_DOWN_CSP));
@@ -79,8 +80,9 @@ pub async fn security_headers(State(security): State<Arc<SecurityHeaders>>, requ
 /// A page rendered by Leptos whose policy did not reach its response. It happens to about one
 /// page load in a hundred in the end-to-end runs, under concurrent renders, for a reason not
 /// yet found; without a policy naming its nonce the page's scripts are blocked and it never
-/// becomes interactive. Its nonce is the one Leptos wrote on the first `<script>` of the
-/// `<head>` (before any content of the page): that is the policy the shell would have set.
+/// becomes interactive (a 403 page that went out locked down once failed CI that way). Its
+/// nonce is the one Leptos wrote on the first `<script>` of the `<head>` (before any content of
+/// the page): that is the policy the shell would have set.
 /// Anything else gets the locked-down policy.
 async fn with_nonce_from_page(response: Response) -> Response {
     const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
@@ -141,6 +143,37 @@ mod tests {
         assert!(csp.contains("script-src 'self' 'nonce-abc123' 'wasm-unsafe-eval'"));
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(!csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"));
+    }
+
+    async fn answered(status: axum::http::StatusCode, content_type: &'static str, body: &'static str) -> Response {
+        use axum::{Router, middleware::from_fn_with_state, routing::get};
+        use tower::ServiceExt;
+        let app = Router::new()
+            .route("/", get(move || async move { (status, [(header::CONTENT_TYPE, content_type)], body) }))
+            .layer(from_fn_with_state(Arc::new(SecurityHeaders::new(false)), security_headers));
+        app.oneshot(Request::builder().uri("/").body(axum::body::Body::empty()).unwrap()).await.unwrap()
+    }
+
+    fn policy(response: &Response) -> &str {
+        response.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_page_answered_without_its_policy_gets_it_from_its_nonce_whatever_its_status() {
+        use axum::http::StatusCode;
+        const PAGE: &str = r#"<!DOCTYPE html><html><head><script nonce="n0nce" type="module">x</script></head><body>page</body></html>"#;
+        for status in [StatusCode::OK, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND] {
+            let response = answered(status, "text/html; charset=utf-8", PAGE).await;
+            assert_eq!(response.status(), status);
+            assert_eq!(policy(&response), page_csp("n0nce"), "{status}");
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            assert_eq!(&body[..], PAGE.as_bytes(), "the page itself is untouched");
+        }
+        // HTML without a nonce, and anything that is not HTML, allows nothing.
+        let bare = answered(StatusCode::FORBIDDEN, "text/html", "<html><head></head><body>x</body></html>").await;
+        assert_eq!(policy(&bare), LOCKED_DOWN_CSP);
+        let json = answered(StatusCode::OK, "application/json", PAGE).await;
+        assert_eq!(policy(&json), LOCKED_DOWN_CSP);
     }
 
     #[test]

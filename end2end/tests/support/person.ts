@@ -14,9 +14,22 @@ export async function accountExists(request: APIRequestContext, username: string
   return response.json();
 }
 
-/** Waits until the page's WASM has hydrated. */
+/**
+ * Waits until the page's WASM has hydrated. A page that never does fails with what the browser
+ * said about it (console errors, CSP refusals, uncaught errors): CI keeps only the printed output.
+ */
 export async function pageIsReady(page: Page) {
-  await page.waitForFunction(() => (window as unknown as { __gatehouseHydrated?: boolean }).__gatehouseHydrated === true);
+  try {
+    await page.waitForFunction(() => (window as unknown as { __gatehouseHydrated?: boolean }).__gatehouseHydrated === true, undefined, {
+      timeout: 20_000,
+    });
+  } catch (error) {
+    const said = [
+      ...(await page.consoleMessages()).filter((m) => m.type() === "error" || m.type() === "warning").map((m) => `console ${m.type()}: ${m.text()}`),
+      ...(await page.pageErrors()).map((e) => `uncaught: ${e.message}`),
+    ];
+    throw new Error(`${page.url()} did not hydrate within 20 s. The browser said:\n${said.join("\n") || "(nothing)"}\n${error}`);
+  }
 }
 
 export async function logsIn(page: Page, username: string, password = PASSWORD, path = "/login") {
