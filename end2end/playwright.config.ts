@@ -22,7 +22,7 @@ export default defineConfig({
   fullyParallel: false,
   workers: 1,
   // On CI, a failed test runs once more and is reported as "flaky" when the second try
-  // passes: a page that once in hundreds of loads did not hydrate (cause not found; see the
+  // passes: one rare fault (a page that did not hydrate, since found and fixed; see the
   // README) must not sink a run, and the list reporter still names it.
   retries: process.env.CI ? 1 : 0,
   forbidOnly: !!process.env.CI,

@@ -46,10 +46,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 #[component]
 pub fn App() -> impl IntoView {
-    // Again here, inside the app (the shell did it already): one page of several hundred in
-    // an end-to-end run went out without its policy, for a reason not yet found.
-    #[cfg(feature = "ssr")]
-    crate::http::security::set_page_csp();
     provide_meta_context();
     let session = Session::provide();
     // Who is looking, from the refresh cookie, resolved before the page is sent: no

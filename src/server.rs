@@ -16,7 +16,7 @@ use crate::{
     http::{
         body,
         cookie::{PrivateCookie, RefreshCookie},
-        cors, private, security, trace,
+        cors, owner, private, security, trace,
     },
     state::{AppState, Shared},
     users::service::UserService,
@@ -111,6 +111,7 @@ pub fn build_router(state: AppState) -> Router {
         .layer(middleware::from_fn(body::limit_body))
         .layer(middleware::from_fn_with_state(Arc::clone(&state.security), security::security_headers))
         .layer(middleware::from_fn(trace::request_span))
+        .layer(middleware::from_fn(owner::without_stray_owner))
         .with_state(state)
 }
 

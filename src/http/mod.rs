@@ -9,6 +9,7 @@ pub mod client_address;
 pub mod cookie;
 pub mod cors;
 pub mod origin;
+pub mod owner;
 pub mod private;
 pub mod security;
 pub mod trace;

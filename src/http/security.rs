@@ -77,13 +77,13 @@ pub async fn security_headers(State(security): State<Arc<SecurityHeaders>>, requ
     response
 }
 
-/// A page rendered by Leptos whose policy did not reach its response. It happens to about one
-/// page load in a hundred in the end-to-end runs, under concurrent renders, for a reason not
-/// yet found; without a policy naming its nonce the page's scripts are blocked and it never
-/// becomes interactive (a 403 page that went out locked down once failed CI that way). Its
-/// nonce is the one Leptos wrote on the first `<script>` of the `<head>` (before any content of
-/// the page): that is the policy the shell would have set.
-/// Anything else gets the locked-down policy.
+/// A page rendered by Leptos whose policy did not reach its response. Without a policy naming
+/// its nonce the page's scripts are blocked and it never becomes interactive (a 403 page that
+/// went out locked down once failed CI that way). The one cause found, a static file taking the
+/// page's headers through a stray reactive owner, is closed by [`super::owner`]; this stays as
+/// the second line. Its nonce is the one Leptos wrote on the first `<script>` of the `<head>`
+/// (before any content of the page): that is the policy the shell would have set. Anything
+/// else gets the locked-down policy.
 async fn with_nonce_from_page(response: Response) -> Response {
     const MAX_PAGE_BYTES: usize = 4 * 1024 * 1024;
     let (mut parts, body) = response.into_parts();
@@ -92,7 +92,8 @@ async fn with_nonce_from_page(response: Response) -> Response {
         return Response::from_parts(parts, axum::body::Body::empty());
     };
     let policy = head_script_nonce(&bytes).and_then(|nonce| HeaderValue::from_str(&page_csp(nonce)).ok());
-    tracing::warn!(recovered = policy.is_some(), "a page was answered without its CSP; set from its nonce");
+    let status = parts.status.as_u16();
+    tracing::warn!(status, recovered = policy.is_some(), "a page was answered without its CSP; set from its nonce");
     parts.headers.insert(header::CONTENT_SECURITY_POLICY, policy.unwrap_or(HeaderValue::from_static(LOCKED_DOWN_CSP)));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, axum::body::Body::from(bytes))
