@@ -96,10 +96,9 @@ pub fn build_router(state: AppState) -> Router {
         let policy = cors::Cors { origins: (*state.cors_origins).clone(), methods };
         api = api.layer(middleware::from_fn_with_state(Arc::new(policy), cors::cors));
     }
-    Router::new()
-        .nest("/api/v1", api)
-        .nest("/.well-known", well_known)
-        .merge(api::doc::swagger_ui())
+    // What Leptos serves (pages, server functions, static files) runs with no stray reactive
+    // owner on its thread; the JSON API never touches one and skips that layer.
+    let leptos = Router::new()
         .leptos_routes_with_context(
             &state,
             routes,
@@ -107,11 +106,16 @@ pub fn build_router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(owner::without_stray_owner));
+    Router::new()
+        .nest("/api/v1", api)
+        .nest("/.well-known", well_known)
+        .merge(api::doc::swagger_ui())
+        .merge(leptos)
         .layer(middleware::from_fn(private::private_answers))
         .layer(middleware::from_fn(body::limit_body))
         .layer(middleware::from_fn_with_state(Arc::clone(&state.security), security::security_headers))
         .layer(middleware::from_fn(trace::request_span))
-        .layer(middleware::from_fn(owner::without_stray_owner))
         .with_state(state)
 }
 

@@ -8,9 +8,9 @@
 //! moves their headers into the file's response. So a `.wasm` chunk served on such a thread
 //! took the headers of a page still rendering, and that page went out without its
 //! Content-Security-Policy: its scripts were blocked and it never hydrated. That was about one
-//! page load in a hundred under load, and one CI failure. This layer clears a stray owner
-//! before every poll of a request. A request's own owners are set and restored inside its
-//! polls, so none of them is ever cleared by this.
+//! page load in a hundred under load, and one CI failure. This layer, around everything Leptos
+//! serves, clears a stray owner before every poll of a request. A request's own owners are set
+//! and restored inside its polls, so none of them is ever cleared by this.
 
 use axum::{extract::Request, middleware::Next, response::Response};
 use leptos::reactive::owner::Owner;
